@@ -1,0 +1,18 @@
+// Package bert runs a BERT-family encoder (any Hugging Face BertModel checkpoint:
+// MiniLM, TinyBERT, BERT, Contriever) in fp32, pure Go, on every GOOS.
+//
+// The data flow of [Model.Encode] reads as the model does:
+//
+//	texts ─ tokenizer ─▶ token ids ─ embeddings ─▶ N × layer ─▶ pooling ─▶ (normalize) ─▶ vectors
+//	layer: x = LN(x + Wo·attention(Wqkv·x));  x = LN(x + W2·gelu(W1·x))
+//
+// Sequences are not padded: a batch is the concatenation of its sequences' tokens, the
+// position-wise layers (linear, layer norm, GELU) run over all of those rows at once and
+// attention runs per sequence over its own length. For the tokens that exist this is the
+// same arithmetic as Hugging Face's padded batch with an attention mask (masked keys get
+// exactly zero weight there), without the work on padding.
+//
+// Pooling and normalisation follow the checkpoint's sentence-transformers modules
+// (modules.json, 1_Pooling/config.json) when present, else mean pooling without
+// normalisation, as sentence-transformers does for a bare Hugging Face model.
+package bert

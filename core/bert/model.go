@@ -1,0 +1,131 @@
+package bert
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/sbmoe/sbmoe/core/tokenizer"
+	"github.com/sbmoe/sbmoe/core/weights"
+)
+
+// Model is a loaded encoder with its tokenizer. It is safe for concurrent use by
+// several goroutines: Encode and Forward keep their state on the stack.
+type Model struct {
+	Config    Config
+	Tokenizer *tokenizer.Tokenizer
+	// Threads is how many goroutines one Forward call uses; Load sets it to GOMAXPROCS.
+	Threads int
+
+	emb    embeddings
+	layers []layer
+}
+
+// layer is one transformer block.
+type layer struct {
+	qkv      linear // the query, key and value projections as one (h → 3h) product
+	attn     attention
+	attnOut  linear
+	attnNorm layerNorm
+	ffnIn    linear
+	act      func([]float32)
+	ffnOut   linear
+	ffnNorm  layerNorm
+}
+
+// Load reads a Hugging Face model folder: config.json, the tokenizer files, the weights
+// (model.safetensors or pytorch_model.bin) and sentence-transformers' module configs.
+func Load(dir string) (*Model, error) {
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	if tok.VocabSize() > cfg.VocabSize {
+		return nil, fmt.Errorf("load %s: tokenizer has %d tokens but config.json field vocab_size is %d", dir, tok.VocabSize(), cfg.VocabSize)
+	}
+	set, file, err := weights.LoadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := New(cfg, set)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", file, err)
+	}
+	m.Tokenizer = tok
+	return m, nil
+}
+
+// New builds an encoder from a config and a checkpoint's tensors (any naming that
+// weights.Set.Canonical understands). The tokenizer is left nil.
+func New(cfg Config, set weights.Set) (*Model, error) {
+	set, err := set.Canonical()
+	if err != nil {
+		return nil, err
+	}
+	h, inter := cfg.HiddenSize, cfg.IntermediateSize
+	g := getter{set: set}
+	m := &Model{Config: cfg, Threads: runtime.GOMAXPROCS(0)}
+	m.emb = embeddings{
+		word:      g.get("embeddings.word_embeddings.weight", cfg.VocabSize, h),
+		position:  g.get("embeddings.position_embeddings.weight", cfg.MaxPositions, h),
+		tokenType: g.get("embeddings.token_type_embeddings.weight", cfg.TypeVocabSize, h),
+		norm:      g.norm("embeddings.LayerNorm", h, cfg.LayerNormEps),
+	}
+	for i := range cfg.NumLayers {
+		p := fmt.Sprintf("encoder.layer.%d.", i)
+		att := p + "attention."
+		var qkvW, qkvB []float32
+		for _, name := range []string{"query", "key", "value"} {
+			qkvW = append(qkvW, g.get(att+"self."+name+".weight", h, h)...)
+			qkvB = append(qkvB, g.get(att+"self."+name+".bias", h)...)
+		}
+		m.layers = append(m.layers, layer{
+			qkv:      newLinear(qkvW, qkvB, 3*h, h),
+			attn:     attention{heads: cfg.NumHeads, headDim: h / cfg.NumHeads},
+			attnOut:  g.linear(att+"output.dense", h, h),
+			attnNorm: g.norm(att+"output.LayerNorm", h, cfg.LayerNormEps),
+			ffnIn:    g.linear(p+"intermediate.dense", inter, h),
+			act:      activations[cfg.HiddenAct],
+			ffnOut:   g.linear(p+"output.dense", h, inter),
+			ffnNorm:  g.norm(p+"output.LayerNorm", h, cfg.LayerNormEps),
+		})
+	}
+	if g.err != nil {
+		return nil, g.err
+	}
+	return m, nil
+}
+
+// getter fetches tensors by name and shape, keeping the first error so that New reads
+// as a list of parameters.
+type getter struct {
+	set weights.Set
+	err error
+}
+
+func (g *getter) get(name string, shape ...int) []float32 {
+	if g.err != nil {
+		return nil
+	}
+	t, err := g.set.Get(name, shape...)
+	if err != nil {
+		g.err = err
+		return nil
+	}
+	return t.Data
+}
+
+func (g *getter) linear(prefix string, out, in int) linear {
+	w, b := g.get(prefix+".weight", out, in), g.get(prefix+".bias", out)
+	if g.err != nil {
+		return linear{}
+	}
+	return newLinear(w, b, out, in)
+}
+
+func (g *getter) norm(prefix string, h int, eps float64) layerNorm {
+	return layerNorm{g: g.get(prefix+".weight", h), b: g.get(prefix+".bias", h), eps: eps}
+}

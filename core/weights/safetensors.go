@@ -1,0 +1,231 @@
+package weights
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// safetensorsEntry is one tensor's record in the JSON header.
+type safetensorsEntry struct {
+	DType       string  `json:"dtype"`
+	Shape       []int   `json:"shape"`
+	DataOffsets []int64 `json:"data_offsets"`
+}
+
+const safetensorsMetadataKey = "__metadata__"
+
+// ReadSafetensors reads a .safetensors file; errors name path and, where it applies, the tensor.
+func ReadSafetensors(path string) (Set, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read safetensors: %w", err)
+	}
+	return ReadSafetensorsBytes(path, b)
+}
+
+// ReadSafetensorsBytes parses safetensors data held in memory; name is used in errors only.
+func ReadSafetensorsBytes(name string, b []byte) (Set, error) {
+	s, err := readSafetensors(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return s, nil
+}
+
+func readSafetensors(b []byte) (Set, error) {
+	if len(b) < 8 {
+		return nil, fmt.Errorf("file is %d bytes, too short for the 8-byte header length", len(b))
+	}
+	headerLen := binary.LittleEndian.Uint64(b)
+	if headerLen > uint64(len(b)-8) {
+		return nil, fmt.Errorf("header length %d runs past the end of the file (%d bytes)", headerLen, len(b))
+	}
+	data := b[8+headerLen:]
+
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b[8:8+headerLen], &raw); err != nil {
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	if meta, ok := raw[safetensorsMetadataKey]; ok {
+		var m map[string]string
+		if err := json.Unmarshal(meta, &m); err != nil {
+			return nil, fmt.Errorf("header: field %s: %w", safetensorsMetadataKey, err)
+		}
+		delete(raw, safetensorsMetadataKey)
+	}
+
+	type span struct {
+		name       string
+		begin, end int
+	}
+	spans := make([]span, 0, len(raw))
+	entries := make(map[string]safetensorsEntry, len(raw))
+	names := make([]string, 0, len(raw))
+	for name := range raw {
+		names = append(names, name)
+	}
+	slices.Sort(names) // deterministic error messages
+
+	for _, name := range names {
+		var e safetensorsEntry
+		if err := json.Unmarshal(raw[name], &e); err != nil {
+			return nil, fmt.Errorf("tensor %s: header: %w", name, err)
+		}
+		dt, ok := dtypes[e.DType]
+		if !ok {
+			return nil, fmt.Errorf("tensor %s: unknown dtype %q", name, e.DType)
+		}
+		if len(e.DataOffsets) != 2 {
+			return nil, fmt.Errorf("tensor %s: data_offsets has %d values, want 2", name, len(e.DataOffsets))
+		}
+		begin, end := e.DataOffsets[0], e.DataOffsets[1]
+		if begin < 0 || end < begin || end > int64(len(data)) {
+			return nil, fmt.Errorf("tensor %s: data_offsets [%d, %d] out of range of the %d data bytes",
+				name, begin, end, len(data))
+		}
+		nbytes := int(end - begin)
+		// Limiting the count by the data size keeps n*dt.size from overflowing; the exact
+		// comparison below then bounds the allocation by the file size.
+		n, ok := numElements(e.Shape, len(data)/dt.size+1)
+		if !ok {
+			return nil, fmt.Errorf("tensor %s: shape %v of %s is larger than the file", name, e.Shape, e.DType)
+		}
+		if n*dt.size != nbytes {
+			return nil, fmt.Errorf("tensor %s: shape %v of %s needs %d bytes, data_offsets give %d",
+				name, e.Shape, e.DType, n*dt.size, nbytes)
+		}
+		entries[name] = e
+		spans = append(spans, span{name, int(begin), int(end)})
+	}
+
+	slices.SortFunc(spans, func(a, b span) int { return a.begin - b.begin })
+	for i := 1; i < len(spans); i++ {
+		if prev := spans[i-1]; spans[i].begin < prev.end {
+			return nil, fmt.Errorf("tensor %s: data_offsets [%d, %d] overlap tensor %s [%d, %d]",
+				spans[i].name, spans[i].begin, spans[i].end, prev.name, prev.begin, prev.end)
+		}
+	}
+
+	s := make(Set, len(spans))
+	for _, sp := range spans {
+		e := entries[sp.name]
+		dt := dtypes[e.DType]
+		values := make([]float32, (sp.end-sp.begin)/dt.size)
+		dt.decode(values, data[sp.begin:sp.end])
+		if err := checkFinite(values); err != nil {
+			return nil, fmt.Errorf("tensor %s: %w", sp.name, err)
+		}
+		s[sp.name] = &Tensor{Name: sp.name, Shape: shapeOrEmpty(e.Shape), Data: values}
+	}
+	return s, nil
+}
+
+// shapeOrEmpty keeps a scalar's shape non-nil, so that Get(name) with no dimensions and
+// slices.Equal comparisons treat it the same whichever reader produced it.
+func shapeOrEmpty(shape []int) []int {
+	if shape == nil {
+		return []int{}
+	}
+	return shape
+}
+
+// WriteSafetensors writes tensors as F32 in the given order, with optional string metadata,
+// to path atomically: a crash leaves either the old file or the complete new one.
+func WriteSafetensors(path string, tensors []*Tensor, metadata map[string]string) error {
+	header, err := safetensorsHeader(tensors, metadata)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	err = writeAtomic(path, func(w *bufio.Writer) error {
+		var lenBuf [8]byte
+		binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(header)))
+		w.Write(lenBuf[:])
+		w.Write(header)
+		var buf [4]byte
+		for _, t := range tensors {
+			for _, v := range t.Data {
+				binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
+				w.Write(buf[:])
+			}
+		}
+		return nil // bufio.Writer keeps the first write error; writeAtomic's Flush reports it
+	})
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// safetensorsHeader builds the JSON header, padded with spaces to a multiple of 8 bytes so the
+// data that follows is aligned, as the safetensors writers do.
+func safetensorsHeader(tensors []*Tensor, metadata map[string]string) ([]byte, error) {
+	header := make(map[string]any, len(tensors)+1)
+	if len(metadata) > 0 {
+		header[safetensorsMetadataKey] = metadata
+	}
+	var offset int64
+	for _, t := range tensors {
+		if t.Name == "" || t.Name == safetensorsMetadataKey {
+			return nil, fmt.Errorf("tensor name %q is reserved or empty", t.Name)
+		}
+		if _, dup := header[t.Name]; dup {
+			return nil, fmt.Errorf("tensor %s: listed twice", t.Name)
+		}
+		if n, ok := numElements(t.Shape, math.MaxInt); !ok || n != len(t.Data) {
+			return nil, fmt.Errorf("tensor %s: shape %v does not match %d values", t.Name, t.Shape, len(t.Data))
+		}
+		if err := checkFinite(t.Data); err != nil {
+			return nil, fmt.Errorf("tensor %s: %w", t.Name, err)
+		}
+		end := offset + 4*int64(len(t.Data))
+		header[t.Name] = safetensorsEntry{DType: "F32", Shape: shapeOrEmpty(t.Shape), DataOffsets: []int64{offset, end}}
+		offset = end
+	}
+	b, err := json.Marshal(header)
+	if err != nil {
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	if pad := (8 - len(b)%8) % 8; pad > 0 {
+		b = append(b, bytes.Repeat([]byte{' '}, pad)...)
+	}
+	return b, nil
+}
+
+// writeAtomic writes path through a temporary file in the same directory, synced and renamed
+// over path, so readers never see a partial file.
+func writeAtomic(path string, write func(w *bufio.Writer) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	if err := write(w); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	// CreateTemp makes the file private; a checkpoint should read like any file the user
+	// writes. Best effort: platforms without permissions (wasip1) refuse, harmlessly.
+	_ = tmp.Chmod(0o644)
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""Reference data for core/tokenizer, written with Hugging Face `tokenizers`.
+
+Run from the repository root with the project's Python environment:
+
+    /work/pyenv/bin/python tools/reference/tokenizer_golden.py
+
+It writes four files:
+
+  core/tokenizer/tables.go                  character classes as HF's Rust crates see them
+  testdata/tokenizer/codepoints.json.gz     HF's normalizer applied to every code point alone
+  testdata/tokenizer/golden.jsonl.gz        ids for >= 2,000 strings, default uncased config
+  testdata/tokenizer/golden_options.jsonl.gz ids for the same edge cases under other configs
+
+Why tables.go is generated here: HF's BertNormalizer and BertPreTokenizer take "control",
+"punctuation" and "non-spacing mark" from the `unicode_categories` crate, whose tables are
+several Unicode versions older than Go's `unicode` package. Characters assigned since then
+(for example U+0890, U+1B7D, U+2E43) are treated differently; probing the real library for
+every code point is the only way to be exact.
+
+All sampling uses random.Random(SEED); re-running gives byte-identical files.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import random
+import sys
+import tempfile
+
+import tokenizers
+from tokenizers import Tokenizer
+from tokenizers.normalizers import NFD, BertNormalizer
+from tokenizers.pre_tokenizers import BertPreTokenizer
+
+SEED = 42
+MODEL = "models/all-MiniLM-L6-v2/tokenizer.json"
+DATA = "../shared/data"
+COLLECTIONS = ["scifact", "cisi", "medline", "cacm", "npl", "lisa", "adi"]
+TRUNCATE_AT = 512
+
+
+def atomic_write(path, data):
+    d = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def gz(text):
+    # mtime=0 keeps the output byte-identical between runs.
+    return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+
+
+def ranges(points):
+    """Sorted code points -> [[lo, hi], ...] inclusive runs."""
+    out = []
+    for c in points:
+        if out and out[-1][1] == c - 1:
+            out[-1][1] = c
+        else:
+            out.append([c, c])
+    return out
+
+
+# ---------------------------------------------------------------- code point probe
+
+
+def probe():
+    clean = BertNormalizer(clean_text=True, handle_chinese_chars=False, strip_accents=False, lowercase=False)
+    chinese = BertNormalizer(clean_text=False, handle_chinese_chars=True, strip_accents=False, lowercase=False)
+    strip = BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True, lowercase=False)
+    lower = BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=False, lowercase=True)
+    nfd = NFD()
+    pre = BertPreTokenizer()
+    p = {"removed": [], "space": [], "chinese": [], "punct": [], "split_space": [], "strip": {}, "lower": {},
+         "decomposable": []}
+    for c in range(0x110000):
+        if 0xD800 <= c <= 0xDFFF:
+            continue  # not representable in a Rust char
+        ch = chr(c)
+        r = clean.normalize_str(ch)
+        if r == "":
+            p["removed"].append(c)
+        elif r == " " and ch != " ":
+            p["space"].append(c)
+        if chinese.normalize_str(ch) != ch:
+            p["chinese"].append(c)
+        if nfd.normalize_str(ch) != ch:
+            p["decomposable"].append(c)
+        s = strip.normalize_str(ch)
+        if s != ch:
+            p["strip"][c] = s
+        low = lower.normalize_str(ch)
+        if low != ch:
+            p["lower"][c] = low
+        words = pre.pre_tokenize_str("a" + ch + "b")
+        if len(words) == 3:
+            p["punct"].append(c)
+        elif len(words) == 2:
+            p["split_space"].append(c)
+    return p
+
+
+def nonspacing_marks(p):
+    """Code points the crate calls Mn: those that HF's NFD keeps and strip_accents deletes."""
+    undecomposed = set(range(0x110000)) - set(p["decomposable"])
+    return sorted(c for c, s in p["strip"].items() if s == "" and c in undecomposed)
+
+
+def go_table(name, doc, points):
+    r16 = [r for r in ranges(points) if r[1] <= 0xFFFF]
+    r32 = [r for r in ranges(points) if r[0] > 0xFFFF]
+    split = [r for r in ranges(points) if r[0] <= 0xFFFF < r[1]]
+    for lo, hi in split:
+        r16.append([lo, 0xFFFF])
+        r32.insert(0, [0x10000, hi])
+    lines = [f"// {doc}", f"var {name} = &unicode.RangeTable{{", "\tR16: []unicode.Range16{"]
+    lines += [f"\t\t{{0x{lo:04x}, 0x{hi:04x}, 1}}," for lo, hi in r16]
+    lines.append("\t},")
+    if r32:
+        lines.append("\tR32: []unicode.Range32{")
+        lines += [f"\t\t{{0x{lo:05x}, 0x{hi:05x}, 1}}," for lo, hi in r32]
+        lines.append("\t},")
+    latin = sum(1 for lo, hi in r16 if hi <= 0xFF)
+    lines.append(f"\tLatinOffset: {latin},")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def write_tables(p):
+    removed = [c for c in p["removed"]]
+    src = [
+        "// Code generated by tools/reference/tokenizer_golden.py; DO NOT EDIT.",
+        f"// Probed from Hugging Face tokenizers {tokenizers.__version__}.",
+        "",
+        "package tokenizer",
+        "",
+        'import "unicode"',
+        "",
+        go_table("hfRemoved", "hfRemoved holds what clean_text deletes: NUL, U+FFFD and the crate's Cc, Cf, Co except tab, LF, CR.", removed),
+        "",
+        go_table("hfPunct", "hfPunct holds what BertPreTokenizer isolates: ASCII punctuation and the crate's P*.", p["punct"]),
+        "",
+        go_table("hfDecomposable", "hfDecomposable holds what HF's NFD decomposes; its tables predate Go's, so newer decompositions are not applied.", p["decomposable"]),
+        "",
+        go_table("hfNonspacingMark", "hfNonspacingMark holds the crate's Mn, which strip_accents drops after NFD.", nonspacing_marks(p)),
+        "",
+    ]
+    atomic_write("core/tokenizer/tables.go", "\n".join(src).encode())
+
+
+def write_codepoints(p):
+    doc = {
+        "generator": "tools/reference/tokenizer_golden.py",
+        "tokenizers": tokenizers.__version__,
+        "what": "BertNormalizer/BertPreTokenizer applied to each code point alone (surrogates skipped)",
+        "removed": ranges(p["removed"]),
+        "space": p["space"],
+        "chinese": ranges(p["chinese"]),
+        "punct": ranges(p["punct"]),
+        "split_space": p["split_space"],
+        "strip": {str(k): v for k, v in sorted(p["strip"].items())},
+        "lower": {str(k): v for k, v in sorted(p["lower"].items())},
+    }
+    atomic_write("testdata/tokenizer/codepoints.json.gz", gz(json.dumps(doc, ensure_ascii=False, sort_keys=True)))
+
+
+# ---------------------------------------------------------------- golden strings
+
+
+def read_jsonl(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def corpus_path(name):
+    base = os.path.join(DATA, name, "corpus.jsonl")
+    return base if os.path.exists(base) else base + ".gz"
+
+
+def collection_samples(rng):
+    out = []
+    for name in COLLECTIONS:
+        docs = read_jsonl(corpus_path(name))
+        queries = read_jsonl(os.path.join(DATA, name, "queries.jsonl"))
+        for d in rng.sample(docs, min(60, len(docs))):
+            out.append((f"{name}/title", d.get("title", "")))
+        for d in rng.sample(docs, min(80, len(docs))):
+            out.append((f"{name}/doc", (d.get("title", "") + " " + d.get("text", "")).strip()))
+        for q in rng.sample(queries, min(60, len(queries))):
+            out.append((f"{name}/query", q["text"]))
+        if name == "scifact":
+            # The longest documents cross 512 tokens: truncation must match there.
+            longest = sorted(docs, key=lambda d: -len(d.get("text", "")))[:40]
+            out += [("scifact/long", d["title"] + " " + d["text"]) for d in longest]
+            for d in rng.sample(docs, 160):
+                sentences = d.get("text", "").split(". ")
+                out.append(("scifact/sentence", rng.choice(sentences)))
+    return out
+
+
+EDGE = [
+    "", " ", "   \t\n  ", "\n", "\t", "\u00a0", "\u3000",
+    "Hello, world!", "HELLO WORLD", "don't stop-believing...", "e-mail: a.b@c.org",
+    "café Café CAFÉ cafe\u0301", "Ångström naïve façade jalapeño Ñandú", "résumé coöperate",
+    "a\u0300\u0301\u0302\u0303b", "\u0301leading combining", "o\u0308\u0304", "ǅ ǈ ǋ Ǆ",
+    "北京欢迎你", "我爱自然语言处理。", "中文English混合123", "𠀀𠀁 𪜀 𫝀 𫠠 𬺰 丽 丽",
+    "ひらがな カタカナ ﾊﾝｶｸ", "日本語のテキストです。", "한국어 텍스트 입니다", "ᄀᄁ 가각",
+    "emoji 😀 👍🏽 🇫🇷", "family 👨\u200d👩\u200d👧\u200d👦 zwj", "❤️ ✔︎ ☺",
+    "zero\u200bwidth", "join\u200dner", "bom\ufeffinside", "\ufeffstart", "soft\u00adhyphen",
+    "bidi \u200e\u200f\u202a\u202e marks",
+    "مرحبا بالعالم", "שלום עולם", "Ελληνικά ΣΊΣΥΦΟΣ ὈΔΥΣΣΕΎΣ ς σ Σ", "Русский текст ЁЖИК",
+    "control\x00chars\x01\x02\x07\x1b\x7f here", "tab\tsep\nnew\rline\x0bvt\x0cff", "\x85nel \u2028ls \u2029ps",
+    "replacement \ufffd char", "private \ue000\uf8ff \U000f0000 use", "unassigned \u0378 \U000e0080",
+    "İstanbul IŞIK ılık", "İ", "i̇", "Straße STRASSE ß ẞ", "ﬁ ﬂ ﬃ ligatures", "Ⅻ ⅻ ① ⑽",
+    "ＦＵＬＬ ｗｉｄｔｈ １２３ ！？", "∑∫∂√∞≠≤≥ ±×÷ α→β ⇒ ∀x∃y", "x² + y³ = z⁴ ½ ¼",
+    "3.14159 1,000,000 $5.00 50% 10-20 1/2 2024-01-01 12:30:45", "+1 (555) 123-4567",
+    "https://example.com/path?q=1&r=a+b#frag", "www.example.org/~user/index.html", "user@example.com",
+    "C++ C# .NET node.js", "<html><body>Hi</body></html>", "{\"json\": [1, 2, 3]}",
+    "a" * 100, "a" * 101, "b" * 99 + "é", "x" * 100 + " ok", "é" * 100, "é" * 101,
+    "pneumonoultramicroscopicsilicovolcanoconiosis", "antidisestablishmentarianism",
+    "supercalifragilisticexpialidocious" * 3, "ab" * 60,
+    "[CLS] [SEP] [PAD] [MASK] [UNK]", "hello[MASK]world", "[cls] [sep] [Mask]", "[[SEP]]", "[SEP",
+    "xyz qqq zzzzz ϗϗϗ", "¿Qué? ¡Sí!", "«quotes» „Anführung“ ‘single’ “double”", "dash – — ‐ ‑",
+    "ellipsis… bullet • middle·dot", "§ ¶ † ‡ © ® ™", "¥ € £ ¢ ₹ ₿", "^_^ `code` ~tilde~ |pipe|",
+    "\u0890\u0891 \u08e2 \U000110cd \U00013430", "\u061d \u09fd \u0a76 \u1b7d \u2e43 \u166d",
+    "\u07fd \u0897 \u08ca \U0001e4ec", "ठीक है हिन्दी", "ภาษาไทย", "ትግርኛ", "ꦗꦮ",
+    "Mixed CASE With ÄÖÜ äöü", "ǰ ΐ ΰ", "\u1e9e\u00df", "ＡＢＣ", "Ⓐⓑ", "𝐀𝐁𝐂 𝕏", "K Å Ω",
+]
+
+
+def long_edges():
+    words = "the quick brown fox jumps over the lazy dog".split()
+    out = []
+    for n in (254, 255, 509, 510, 511, 512, 600, 1200):
+        out.append(" ".join(words[i % len(words)] for i in range(n)))
+    out.append(("ab" * 400 + " ") * 3)
+    out.append("é" * 5000)
+    out.append("中" * 700)
+    return out
+
+
+def random_unicode(rng, n):
+    pools = [
+        (0x20, 0x7e), (0xa0, 0x24f), (0x300, 0x36f), (0x370, 0x3ff), (0x400, 0x4ff), (0x590, 0x6ff),
+        (0x800, 0x8ff), (0x900, 0x9ff), (0x1b00, 0x1b7f), (0x2000, 0x206f), (0x2e00, 0x2e7f),
+        (0x3000, 0x30ff), (0x4e00, 0x4e40), (0xac00, 0xac40), (0xfe00, 0xfe0f), (0xff00, 0xffef),
+        (0x1f300, 0x1f64f), (0x1e000, 0x1e8ff), (0x13400, 0x1345f), (0x0, 0x1f),
+    ]
+    out = []
+    for _ in range(n):
+        chars = []
+        for _ in range(rng.randint(1, 40)):
+            if rng.random() < 0.3:
+                chars.append(" ")
+                continue
+            lo, hi = rng.choice(pools)
+            c = rng.randint(lo, hi)
+            if 0xD800 <= c <= 0xDFFF:
+                continue
+            chars.append(chr(c))
+        out.append("".join(chars))
+    return out
+
+
+def invalid_utf8(rng):
+    raws = [b"abc\xff def", b"\xc3\x28 caf\xc3\xa9", b"\xe2\x82 half", b"\xf0\x9f\x98 emoji cut",
+            b"\xed\xa0\x80 surrogate", b"\xc0\xaf overlong", b"\x80\x80\x80", b"ok\xfe\xfeok"]
+    for _ in range(40):
+        raws.append(bytes(rng.randint(0, 255) for _ in range(rng.randint(1, 30))))
+    return raws
+
+
+def record(tok, tok512, source, text, raw=None):
+    rec = {"source": source, "text": text,
+           "ids": tok.encode(text).ids, "ids512": tok512.encode(text).ids}
+    if raw is not None:
+        rec["raw_hex"] = raw.hex()
+    return rec
+
+
+def tokenizer_pair(normalizer=None):
+    full = Tokenizer.from_file(MODEL)
+    full.no_truncation()
+    full.no_padding()
+    cut = Tokenizer.from_file(MODEL)
+    cut.no_padding()
+    cut.enable_truncation(TRUNCATE_AT)
+    if normalizer is not None:
+        full.normalizer = normalizer
+        cut.normalizer = normalizer
+    return full, cut
+
+
+def write_golden():
+    rng = random.Random(SEED)
+    full, cut = tokenizer_pair()
+    recs = [record(full, cut, "edge", t) for t in EDGE]
+    recs += [record(full, cut, "edge/long", t) for t in long_edges()]
+    recs += [record(full, cut, s, t) for s, t in collection_samples(rng)]
+    recs += [record(full, cut, "random", t) for t in random_unicode(rng, 400)]
+    recs += [record(full, cut, "invalid-utf8", r.decode("utf-8", errors="replace"), raw=r) for r in invalid_utf8(rng)]
+    header = {"generator": "tools/reference/tokenizer_golden.py", "tokenizers": tokenizers.__version__,
+              "model": MODEL, "config": "tokenizer.json as shipped; no_truncation, no_padding",
+              "ids512": f"enable_truncation({TRUNCATE_AT})", "seed": SEED, "count": len(recs)}
+    lines = [json.dumps(header)] + [json.dumps(r, ensure_ascii=False) for r in recs]
+    atomic_write("testdata/tokenizer/golden.jsonl.gz", gz("\n".join(lines) + "\n"))
+    return len(recs)
+
+
+# The Options paths: each config is a BertNormalizer set programmatically on the same vocab.
+CONFIGS = {
+    "cased": dict(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False),
+    "lower_keep_accents": dict(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=True),
+    "strip_no_lower": dict(clean_text=True, handle_chinese_chars=True, strip_accents=True, lowercase=False),
+    "raw": dict(clean_text=False, handle_chinese_chars=False, strip_accents=None, lowercase=True),
+}
+
+
+def write_golden_options():
+    rng = random.Random(SEED + 1)
+    texts = [t for t in EDGE if "\ufffd" not in t] + random_unicode(rng, 60)
+    docs = read_jsonl(os.path.join(DATA, "scifact", "queries.jsonl"))
+    texts += [q["text"] for q in rng.sample(docs, 40)]
+    recs = []
+    for name, cfg in CONFIGS.items():
+        full, cut = tokenizer_pair(BertNormalizer(**cfg))
+        for t in texts:
+            rec = record(full, cut, "options", t)
+            rec["config"] = name
+            recs.append(rec)
+    header = {"generator": "tools/reference/tokenizer_golden.py", "tokenizers": tokenizers.__version__,
+              "model": MODEL, "configs": CONFIGS, "ids512": f"enable_truncation({TRUNCATE_AT})",
+              "seed": SEED + 1, "count": len(recs)}
+    lines = [json.dumps(header)] + [json.dumps(r, ensure_ascii=False) for r in recs]
+    atomic_write("testdata/tokenizer/golden_options.jsonl.gz", gz("\n".join(lines) + "\n"))
+    return len(recs)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip-probe", action="store_true", help="do not regenerate tables.go and codepoints.json.gz")
+    args = ap.parse_args()
+    if not os.path.exists(MODEL):
+        sys.exit(f"{MODEL} not found: run from the repository root after fetching the default model")
+    if not args.skip_probe:
+        p = probe()
+        write_tables(p)
+        write_codepoints(p)
+    print("golden.jsonl.gz:", write_golden(), "strings")
+    print("golden_options.jsonl.gz:", write_golden_options(), "strings")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+// Command sbmoe is the native sbmoe tool: fetch models, index a corpus, search it,
+// evaluate a retriever on a BEIR dataset and benchmark the encoder.
+//
+// Run "sbmoe help" for the commands and "sbmoe help <command>" for each one's flags.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// command is one subcommand: its one-line summary and its entry point, which returns
+// the process exit code.
+type command struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"model", "fetch a model from the Hugging Face Hub (sbmoe model fetch <repo>)", runModel},
+		{"corpus", "write a demo corpus (sbmoe corpus godoc: the Go standard library's documentation)", runCorpus},
+		{"index", "encode a corpus into a vector index file", runIndex},
+		{"search", "answer queries from an index", runSearch},
+		{"eval", "evaluate the retriever on a BEIR dataset (NDCG, recall, MRR, MAP, P)", runEval},
+		{"bench", "measure encoder throughput (documents per second)", runBench},
+	}
+}
+
+const usageHeader = `sbmoe: a dense retriever (BERT encoder + exact vector search) in pure Go.
+
+Usage:
+  sbmoe <command> [flags] [arguments]
+
+Commands:
+`
+
+const usageFooter = `
+A typical session:
+  sbmoe index  --corpus data/scifact --out scifact.idx
+  sbmoe search --index scifact.idx --corpus data/scifact "vitamin d and bone density"
+  sbmoe eval   --data data/scifact --split test
+
+Every command takes --model DIR (a Hugging Face model folder; default %s,
+or $SBMOE_MODEL). Run "sbmoe help <command>" for a command's flags.
+`
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, usageHeader)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, usageFooter, defaultModelDir())
+}
+
+// run is the whole program but for the exit: it parses args, runs one command and
+// returns the exit code (0 ok, 1 failure, 2 usage error).
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 {
+			return run([]string{rest[0], "--help"}, stdout, stderr)
+		}
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(rest, stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "sbmoe: unknown command %q\n\n", name)
+	usage(stderr)
+	return 2
+}
+
+func defaultModelDir() string {
+	if d := os.Getenv("SBMOE_MODEL"); d != "" {
+		return d
+	}
+	return "models/all-MiniLM-L6-v2"
+}
+
+// fail prints an error in the form every command uses and returns exit code 1.
+func fail(stderr io.Writer, cmd string, err error) int {
+	fmt.Fprintf(stderr, "sbmoe %s: %v\n", cmd, strings.TrimSpace(err.Error()))
+	return 1
+}
