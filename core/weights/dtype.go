@@ -47,8 +47,9 @@ func decodeF64(dst []float32, src []byte) {
 }
 
 func decodeF32(dst []float32, src []byte) {
+	src = src[:4*len(dst)] // one bounds check here instead of one per element
 	for i := range dst {
-		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i : 4*i+4]))
 	}
 }
 
