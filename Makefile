@@ -1,32 +1,78 @@
-# sbmoe — build, test and demo. Every target runs under Go 1.27.3 (fetched by the go command).
+# sbmoe — build, test, demo, evaluate, benchmark.
+# Every target runs under Go 1.27.3, which the go command fetches from the module proxy.
 export GOTOOLCHAIN := go1.27.3
-export GOFLAGS := -trimpath
 GO ?= go
 MODEL_DIR := models/all-MiniLM-L6-v2
 SBMOE := bin/sbmoe
+DATA ?= ../shared/data
+DATASETS := scifact cisi medline cacm npl lisa adi
+# Python with torch, sentence-transformers, onnxruntime, pytrec_eval: only for writing
+# reference files and for the peer benchmark, never for the tests.
+PYTHON ?= .venv/bin/python
+DEMO_QUERIES := "split a string around each comma" "read a file line by line" \
+	"decode JSON into a struct" "sort a slice of integers" "wait for all goroutines to finish"
 
-.PHONY: all build model test test-simd test-scalar check demo bench eval clean
+.PHONY: all build model test check demo eval bench reference clean
 
 all: build model
 
 build:
-	$(GO) build -o $(SBMOE) ./tools/sbmoe
+	GOEXPERIMENT=simd $(GO) build -o $(SBMOE) ./tools/sbmoe
 
 model: $(MODEL_DIR)/.complete
 $(MODEL_DIR)/.complete:
 	bash tools/scripts/fetch-default-model.sh $(MODEL_DIR)
 
-# The suite runs twice: with the SIMD kernels (GOEXPERIMENT=simd) and with their scalar twins.
+# The suite runs twice: with the SIMD kernels (GOEXPERIMENT=simd) and with their scalar
+# twins; then the kernel tests run again inside the WebAssembly build under wazero.
 test: model
 	GOEXPERIMENT=simd $(GO) test -count=1 ./...
 	$(GO) test -count=1 ./...
+	$(GO) build -o bin/wasmexec ./tools/wasmexec
+	GOEXPERIMENT=simd GOOS=wasip1 GOARCH=wasm $(GO) test -count=1 -exec "$(CURDIR)/bin/wasmexec" ./core/kernel/ ./core/index/ ./core/metrics/
+	$(GO) test -count=1 -tags purego ./core/kernel/
 
+# Static checks and every build target; fails if go.mod or go.sum are not tidy.
 check:
+	gofmt -l . | tee /dev/stderr | (! read)
 	$(GO) vet ./...
+	GOEXPERIMENT=simd $(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) build ./core/...
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./core/...
-	GOEXPERIMENT=simd GOOS=wasip1 GOARCH=wasm $(GO) build ./core/...
+	GOEXPERIMENT=simd GOOS=wasip1 GOARCH=wasm $(GO) build ./core/... ./wasm/...
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 
+# Index the Go standard library's documentation and answer a few questions about it.
+demo: build model
+	@mkdir -p out/godoc
+	$(SBMOE) corpus godoc --out out/godoc/corpus.jsonl
+	@[ out/godoc.idx -nt out/godoc/corpus.jsonl ] || $(SBMOE) index --corpus out/godoc/corpus.jsonl --out out/godoc.idx
+	$(SBMOE) search --index out/godoc.idx --corpus out/godoc/corpus.jsonl --k 5 $(DEMO_QUERIES)
+
+# Zero-shot evaluation of the default model on every shared collection.
+eval: build model
+	@mkdir -p results
+	$(SBMOE) eval --out results/zero-shot.json $(addprefix $(DATA)/,$(DATASETS)) | tee results/zero-shot.md
+
+# Encoder throughput against PyTorch and ONNX Runtime, same machine, same run.
+bench: build model $(PYTHON)
+	@mkdir -p results out
+	$(SBMOE) bench --json --seq 128,512 --batch 32 --threads 2 > out/bench.jsonl
+	$(PYTHON) tools/reference/bench_peers.py --model $(MODEL_DIR) --seq 128,512 --batch 32 --threads 2 --json >> out/bench.jsonl
+	$(PYTHON) tools/reference/bench_report.py out/bench.jsonl > results/bench.md
+	cat results/bench.md
+
+# Rewrite the golden files from the real frameworks (see testdata/README.md).
+reference: model $(PYTHON)
+	$(PYTHON) tools/reference/tokenizer_golden.py
+	$(PYTHON) tools/reference/weights_fixtures.py
+	$(PYTHON) tools/reference/embeddings_golden.py
+	$(PYTHON) tools/reference/metrics_golden.py
+	$(PYTHON) tools/reference/reference_eval.py scifact
+
+.venv/bin/python:
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet -r tools/reference/requirements.txt
+
 clean:
-	rm -rf bin
+	rm -rf bin out
