@@ -77,13 +77,8 @@ func New(cfg Config, set weights.Set) (*Model, error) {
 	for i := range cfg.NumLayers {
 		p := fmt.Sprintf("encoder.layer.%d.", i)
 		att := p + "attention."
-		var qkvW, qkvB []float32
-		for _, name := range []string{"query", "key", "value"} {
-			qkvW = append(qkvW, g.get(att+"self."+name+".weight", h, h)...)
-			qkvB = append(qkvB, g.get(att+"self."+name+".bias", h)...)
-		}
 		m.layers = append(m.layers, layer{
-			qkv:      newLinear(qkvW, qkvB, 3*h, h),
+			qkv:      g.qkv(att+"self.", h),
 			attn:     attention{heads: cfg.NumHeads, headDim: h / cfg.NumHeads},
 			attnOut:  g.linear(att+"output.dense", h, h),
 			attnNorm: g.norm(att+"output.LayerNorm", h, cfg.LayerNormEps),
@@ -124,6 +119,19 @@ func (g *getter) linear(prefix string, out, in int) linear {
 		return linear{}
 	}
 	return newLinear(w, b, out, in)
+}
+
+// qkv stacks the query, key and value projections into one (h → 3h) linear layer.
+func (g *getter) qkv(prefix string, h int) linear {
+	var w, b []float32
+	for _, name := range []string{"query", "key", "value"} {
+		w = append(w, g.get(prefix+name+".weight", h, h)...)
+		b = append(b, g.get(prefix+name+".bias", h)...)
+	}
+	if g.err != nil {
+		return linear{}
+	}
+	return newLinear(w, b, 3*h, h)
 }
 
 func (g *getter) norm(prefix string, h int, eps float64) layerNorm {
