@@ -48,31 +48,11 @@ func (a *attention) head(ctx, qkv []float32, r0, n, col, h int, scores, keysT []
 	kernel.Gemm(n, n, d, q, ld, keysT, n, sc, n)
 	scale := float32(1 / math.Sqrt(float64(d)))
 	for t := range n {
-		softmaxScaled(sc[t*n:(t+1)*n], scale)
+		kernel.SoftmaxScaled(sc[t*n:(t+1)*n], scale)
 	}
 	out := ctx[r0*h+col:]
 	for t := range n {
 		clear(out[t*h : t*h+d])
 	}
 	kernel.Gemm(n, d, n, sc, n, qkv[r0*ld+2*h+col:], ld, out, h)
-}
-
-// softmaxScaled replaces x with softmax(scale·x).
-func softmaxScaled(x []float32, scale float32) {
-	m := float32(math.Inf(-1))
-	for i, v := range x {
-		v *= scale
-		x[i] = v
-		m = max(m, v)
-	}
-	var sum float32
-	for i, v := range x {
-		e := exp32(v - m)
-		x[i] = e
-		sum += e
-	}
-	inv := 1 / sum
-	for i := range x {
-		x[i] *= inv
-	}
 }

@@ -16,6 +16,7 @@ func axpy(alpha float32, x, y []float32) {
 	for ; i+8 <= n; i += 8 {
 		va.MulAdd(archsimd.LoadFloat32x8(x[i:i+8]), archsimd.LoadFloat32x8(y[i:i+8])).Store(y[i : i+8])
 	}
+	archsimd.ClearAVXUpperBits()
 	for ; i < n; i++ {
 		y[i] += alpha * x[i]
 	}

@@ -30,6 +30,7 @@ func dotAVX2(a, b []float32) float32 {
 	}
 	var lanes [8]float32
 	acc0.Add(acc1).StoreArray(&lanes)
+	archsimd.ClearAVXUpperBits()
 	s := (lanes[0] + lanes[4]) + (lanes[1] + lanes[5]) + (lanes[2] + lanes[6]) + (lanes[3] + lanes[7])
 	for ; i < n; i++ {
 		s += a[i] * b[i]
@@ -51,6 +52,7 @@ func dotAVX512(a, b []float32) float32 {
 	}
 	var lanes [16]float32
 	acc0.Add(acc1).StoreArray(&lanes)
+	archsimd.ClearAVXUpperBits()
 	var s float32
 	for _, v := range lanes {
 		s += v

@@ -32,6 +32,7 @@ func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, 
 				row(k, a[i*lda:], lda, b[j:], ldb, c[i*ldc+j:], ldc)
 			}
 		}
+		archsimd.ClearAVXUpperBits()
 		if j < n {
 			GemmScalar(i1-i0, n-j, k, a[i0*lda:], lda, b[j:], ldb, c[i0*ldc+j:], ldc)
 		}

@@ -31,7 +31,11 @@ import sys
 import time
 
 import numpy as np
+import onnx
+import onnxruntime as ort
 import torch
+import transformers
+from sentence_transformers import SentenceTransformer
 
 GENERATOR = "tools/reference/bench_peers.py"
 CHECK_TOLERANCE = 1e-4
@@ -91,8 +95,6 @@ def onnx_path(cache_dir):
 
 def export_onnx(encoder, cache_dir, sample):
     """Export once; reuse the cached file when its recorded versions match."""
-    import onnx
-    import transformers
     meta_path = os.path.join(cache_dir, "export.json")
     meta = {"torch": torch.__version__, "transformers": transformers.__version__,
             "onnx": onnx.__version__, "opset": 17, "generator": GENERATOR}
@@ -129,7 +131,6 @@ def export_onnx(encoder, cache_dir, sample):
 
 
 def ort_session(path, threads):
-    import onnxruntime as ort
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
@@ -169,8 +170,6 @@ def main(argv):
 
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
-    import transformers
-    from sentence_transformers import SentenceTransformer
 
     seqs = [int(s) for s in args.seq.split(",") if s]
     peers = [s for s in args.peers.split(",") if s]
@@ -219,11 +218,10 @@ def main(argv):
             return 1
         return 0
 
-    import onnxruntime
     common = {"batch": args.batch, "threads": args.threads, "model": model_name,
               "dtype": "float32", "generator": GENERATOR}
     versions = {"pytorch": f"torch {torch.__version__}, transformers {transformers.__version__}",
-                "onnxruntime": f"onnxruntime {onnxruntime.__version__}, opset 17"}
+                "onnxruntime": f"onnxruntime {ort.__version__}, opset 17"}
     if not args.json:
         print(f"{'peer':<12} {'seq':>5} {'batch':>5} {'thr':>3} {'docs/s':>9} {'s/batch':>8} {'iters':>5}")
     for L in seqs:

@@ -42,6 +42,7 @@ import json
 import os
 import sys
 import time
+from importlib.metadata import version as dist_version
 
 import numpy as np
 import pytrec_eval
@@ -175,7 +176,7 @@ def run_one(model, data_dir, name, split, out_dir, batch_size):
             "transformers": transformers.__version__,
             "sentence_transformers": sentence_transformers.__version__,
             "tokenizers": tokenizers.__version__,
-            "pytrec_eval": "pytrec_eval-terrier " + _dist_version("pytrec_eval-terrier"),
+            "pytrec_eval": "pytrec_eval-terrier " + dist_version("pytrec_eval-terrier"),
             "numpy": np.__version__,
         },
         "dataset": name,
@@ -212,11 +213,6 @@ def run_one(model, data_dir, name, split, out_dir, batch_size):
     print(json.dumps({"dataset": name, **{k: round(v, 5) for k, v in means.items()},
                       "docs": len(doc_ids), "queries": len(query_ids),
                       "wall_seconds": header["wall_seconds"]}))
-
-
-def _dist_version(dist):
-    from importlib.metadata import version
-    return version(dist)
 
 
 def main(argv):

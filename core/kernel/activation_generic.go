@@ -1,0 +1,7 @@
+//go:build !goexperiment.simd || purego || !(amd64 || wasm)
+
+package kernel
+
+func softmaxScaled(x []float32, scale float32) { SoftmaxScaledScalar(x, scale) }
+
+func geluErf(x []float32) { GeluErfScalar(x) }
