@@ -2,7 +2,6 @@
 
 package kernel
 
-
 import "simd/archsimd"
 
 // Softmax stays scalar in WebAssembly: SIMD128 has no fused multiply-add and the
