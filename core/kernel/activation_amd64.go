@@ -2,12 +2,100 @@
 
 package kernel
 
-import "simd/archsimd"
+import (
+	"math"
 
-// softmaxScaled stays scalar: an archsimd version (16-lane exp, reductions in
-// registers, VZEROUPPER before the scalar tail) measured 1.1-2.6× slower than the scalar
-// loop on 128-float rows on this project's Intel machines; see RATIONALE.md.
-func softmaxScaled(x []float32, scale float32) { SoftmaxScaledScalar(x, scale) }
+	"simd/archsimd"
+)
+
+// softmaxScaled keeps every float of the row in vector registers: reductions end
+// with all lanes holding the result (allMax16, allSum16) and the tail (fewer than 16
+// floats) goes through masked loads and stores. Mixing in Go's scalar float code,
+// which is legacy SSE, cost more than the vector work saved (see RATIONALE.md).
+func softmaxScaled(x []float32, scale float32) {
+	if !useAVX512 {
+		SoftmaxScaledScalar(x, scale)
+		return
+	}
+	n := len(x)
+	whole := n &^ 15
+	tail := archsimd.Mask32x16FromBits(uint16(1)<<(n-whole) - 1)
+	negInf := archsimd.BroadcastFloat32x16(float32(math.Inf(-1)))
+	vs := archsimd.BroadcastFloat32x16(scale)
+	vmax := negInf
+	for i := 0; i < whole; i += 16 {
+		vmax = vmax.Max(archsimd.LoadFloat32x16(x[i : i+16]).Mul(vs))
+	}
+	if whole < n {
+		v, _ := archsimd.LoadFloat32x16Part(x[whole:])
+		vmax = vmax.Max(v.Mul(vs).Merge(negInf, tail))
+	}
+	vmax = allMax16(vmax)
+	vsum := archsimd.BroadcastFloat32x16(0)
+	for i := 0; i < whole; i += 16 {
+		e := exp16(archsimd.LoadFloat32x16(x[i : i+16]).Mul(vs).Sub(vmax))
+		e.Store(x[i : i+16])
+		vsum = vsum.Add(e)
+	}
+	if whole < n {
+		v, _ := archsimd.LoadFloat32x16Part(x[whole:])
+		e := exp16(v.Mul(vs).Sub(vmax)).Masked(tail)
+		e.StorePart(x[whole:])
+		vsum = vsum.Add(e)
+	}
+	inv := archsimd.BroadcastFloat32x16(1).Div(allSum16(vsum))
+	for i := 0; i < whole; i += 16 {
+		archsimd.LoadFloat32x16(x[i : i+16]).Mul(inv).Store(x[i : i+16])
+	}
+	if whole < n {
+		v, _ := archsimd.LoadFloat32x16Part(x[whole:])
+		v.Mul(inv).StorePart(x[whole:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+// swap8, swap4, swap2 and swap1 exchange lanes i and i^k: applied in turn with an
+// elementwise operation, they leave every lane holding the reduction of all 16.
+var swap8, swap4, swap2, swap1 = lanesXor(8), lanesXor(4), lanesXor(2), lanesXor(1)
+
+func lanesXor(k uint32) archsimd.Uint32x16 {
+	var idx [16]uint32
+	for i := range idx {
+		idx[i] = uint32(i) ^ k
+	}
+	return archsimd.LoadUint32x16Array(&idx)
+}
+
+func allMax16(v archsimd.Float32x16) archsimd.Float32x16 {
+	v = v.Max(v.Permute(swap8))
+	v = v.Max(v.Permute(swap4))
+	v = v.Max(v.Permute(swap2))
+	return v.Max(v.Permute(swap1))
+}
+
+func allSum16(v archsimd.Float32x16) archsimd.Float32x16 {
+	v = v.Add(v.Permute(swap8))
+	v = v.Add(v.Permute(swap4))
+	v = v.Add(v.Permute(swap2))
+	return v.Add(v.Permute(swap1))
+}
+
+// exp16 is Exp32 on 16 lanes, for inputs clamped to where e^x is a normal float32.
+func exp16(x archsimd.Float32x16) archsimd.Float32x16 {
+	x = x.Max(archsimd.BroadcastFloat32x16(expMin)).Min(archsimd.BroadcastFloat32x16(expMax))
+	k := x.Mul(archsimd.BroadcastFloat32x16(log2e)).RoundScaled(0)
+	r := k.MulAdd(archsimd.BroadcastFloat32x16(-ln2Hi), x)
+	r = k.MulAdd(archsimd.BroadcastFloat32x16(-ln2Lo), r)
+	p := archsimd.BroadcastFloat32x16(expP0)
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x16(expP1))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x16(expP2))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x16(expP3))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x16(expP4))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x16(expP5))
+	y := p.MulAdd(r.Mul(r), r).Add(archsimd.BroadcastFloat32x16(1))
+	pow := k.ConvertToInt32().Add(archsimd.BroadcastInt32x16(127)).ShiftAllLeft(23).AsFloat32x16()
+	return y.Mul(pow)
+}
 
 // The tail of a slice (fewer floats than a vector) goes through a masked load and store.
 func geluErf(x []float32) {

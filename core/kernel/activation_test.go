@@ -55,7 +55,7 @@ func TestSoftmax(t *testing.T) {
 	}
 	big := []float32{1000, 1000, -1000}
 	SoftmaxScaled(big, 1)
-	if big[0] != 0.5 || big[1] != 0.5 || big[2] != 0 {
+	if big[0] != 0.5 || big[1] != 0.5 || big[2] > 1e-37 { // SIMD clamps e^x at the smallest normal float
 		t.Errorf("large inputs: %v", big)
 	}
 	SoftmaxScaled(nil, 1)
