@@ -57,7 +57,7 @@ eval: build model
 # Encoder throughput against PyTorch and ONNX Runtime, same machine, same run.
 bench: build model $(PYTHON)
 	@mkdir -p results out
-	$(SBMOE) bench --json --seq 128,512 --batch 32 --threads 2 > out/bench.jsonl
+	$(SBMOE) bench --json --seq 128,512 --batch 32 --threads 2 --seconds 10 > out/bench.jsonl
 	$(PYTHON) tools/reference/bench_peers.py --model $(MODEL_DIR) --seq 128,512 --batch 32 --threads 2 --json >> out/bench.jsonl
 	$(PYTHON) tools/reference/bench_report.py out/bench.jsonl > results/bench.md
 	cat results/bench.md

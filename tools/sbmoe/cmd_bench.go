@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,10 +25,12 @@ type benchResult struct {
 	SeqLen     int     `json:"seq_len"`
 	Batch      int     `json:"batch"`
 	Threads    int     `json:"threads"`
-	DocsPerSec float64 `json:"docs_per_sec"`
-	Batches    int     `json:"batches"`
-	Seconds    float64 `json:"seconds"`
-	Kernels    string  `json:"kernels"`
+	DocsPerSec float64 `json:"docs_per_sec"` // from the median batch time
+	Batches    int     `json:"iterations"`
+	// SecondsPerBatchMedian and SecondsPerBatchMin are over the measured batches.
+	SecondsPerBatchMedian float64 `json:"seconds_per_batch_median"`
+	SecondsPerBatchMin    float64 `json:"seconds_per_batch_min"`
+	Kernels               string  `json:"kernels"`
 }
 
 func kernelImpl() string { return kernel.Impl() }
@@ -36,8 +39,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("bench", "[flags]",
 		"Measures encoder throughput in documents per second: batches of --batch sequences of\n"+
 			"exactly L tokens each (for every L in --seq), forward pass and pooling, after one\n"+
-			"warm-up batch, repeated for at least --seconds. `make bench` runs this beside PyTorch\n"+
-			"and ONNX Runtime on the same machine and reports the ratios.",
+			"warm-up batch, repeated for at least --seconds; the median batch time counts.\n"+
+			"`make bench` runs this beside PyTorch and ONNX Runtime on the same machine and\n"+
+			"reports the ratios.",
 		"  sbmoe bench\n  sbmoe bench --seq 128,256,512 --threads 1 --json", stderr)
 	model := fs.String("model", defaultModelDir(), "model folder (Hugging Face layout)")
 	seqs := fs.String("seq", "128,512", "comma-separated sequence lengths in tokens ([CLS] and [SEP] included)")
@@ -77,15 +81,18 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 			group[i] = seq
 		}
 		m.EncodeIDs(group, *batch, nil)
-		var batches int
+		var times []float64
 		start := time.Now()
-		for time.Since(start).Seconds() < *seconds || batches < 3 {
+		for time.Since(start).Seconds() < *seconds || len(times) < 3 {
+			t0 := time.Now()
 			m.EncodeIDs(group, *batch, nil)
-			batches++
+			times = append(times, time.Since(t0).Seconds())
 		}
-		el := time.Since(start).Seconds()
+		slices.Sort(times)
+		median := times[len(times)/2]
 		r := benchResult{Peer: "sbmoe", SeqLen: n, Batch: *batch, Threads: *threads,
-			DocsPerSec: float64(batches**batch) / el, Batches: batches, Seconds: el, Kernels: kernel.Impl()}
+			DocsPerSec: float64(*batch) / median, Batches: len(times), SecondsPerBatchMedian: median,
+			SecondsPerBatchMin: times[0], Kernels: kernel.Impl()}
 		if *asJSON {
 			b, _ := json.Marshal(r)
 			fmt.Fprintln(stdout, string(b))
