@@ -9,10 +9,9 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"strconv"
+
+	"github.com/sbmoe/sbmoe/core/atomicfile"
 )
 
 const (
@@ -39,7 +38,7 @@ var (
 // either its old content or the whole new index. On error the temporary file
 // is removed.
 func (ix *Index) WriteFile(path string) error {
-	err := writeAtomic(path, func(w io.Writer) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
 		_, err := ix.WriteTo(w)
 		return err
 	})
@@ -47,45 +46,6 @@ func (ix *Index) WriteFile(path string) error {
 		return fmt.Errorf("write index %s: %w", path, err)
 	}
 	return nil
-}
-
-// writeAtomic runs write on a fresh temporary file next to path and renames it
-// to path once it is complete and synced.
-func writeAtomic(path string, write func(io.Writer) error) error {
-	dir, base := filepath.Split(path)
-	f, err := createTemp(dir, base)
-	if err != nil {
-		return err
-	}
-	err = write(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if closeErr := f.Close(); err == nil {
-		err = closeErr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name()) // best effort: the write error is the one to report
-		return err
-	}
-	return nil
-}
-
-// createTemp is os.CreateTemp with the permissions of os.Create: the index is
-// an ordinary output file, and chmod after the fact is not available on every
-// GOOS this package builds for.
-func createTemp(dir, base string) (*os.File, error) {
-	for range 100 {
-		name := filepath.Join(dir, "."+base+".tmp-"+strconv.FormatUint(rand.Uint64(), 36))
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
-		if !errors.Is(err, os.ErrExist) {
-			return f, err
-		}
-	}
-	return nil, fmt.Errorf("create temporary file for %s in %q: too many name collisions", base, dir)
 }
 
 // WriteTo writes the index in the format described in the package comment and

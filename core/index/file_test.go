@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sbmoe/sbmoe/core/atomicfile"
 )
 
 func encode(t testing.TB, ix *Index) []byte {
@@ -322,7 +324,7 @@ func TestWriteFileAtomic(t *testing.T) {
 		if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		err := writeAtomic(path, func(w io.Writer) error {
+		err := atomicfile.Write(path, func(w io.Writer) error {
 			_, err := ix.WriteTo(&limitedWriter{w: w, left: 10})
 			return err
 		})

@@ -1,15 +1,16 @@
 package weights
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
+
+	"github.com/sbmoe/sbmoe/core/atomicfile"
 )
 
 // safetensorsEntry is one tensor's record in the JSON header.
@@ -143,7 +144,7 @@ func WriteSafetensors(path string, tensors []*Tensor, metadata map[string]string
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	err = writeAtomic(path, func(w *bufio.Writer) error {
+	err = atomicfile.Write(path, func(w io.Writer) error {
 		var lenBuf [8]byte
 		binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(header)))
 		w.Write(lenBuf[:])
@@ -155,7 +156,7 @@ func WriteSafetensors(path string, tensors []*Tensor, metadata map[string]string
 				w.Write(buf[:])
 			}
 		}
-		return nil // bufio.Writer keeps the first write error; writeAtomic's Flush reports it
+		return nil // atomicfile's buffer keeps the first write error and its Flush reports it
 	})
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -196,36 +197,4 @@ func safetensorsHeader(tensors []*Tensor, metadata map[string]string) ([]byte, e
 		b = append(b, bytes.Repeat([]byte{' '}, pad)...)
 	}
 	return b, nil
-}
-
-// writeAtomic writes path through a temporary file in the same directory, synced and renamed
-// over path, so readers never see a partial file.
-func writeAtomic(path string, write func(w *bufio.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err := write(w); err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	// CreateTemp makes the file private; a checkpoint should read like any file the user
-	// writes. Best effort: platforms without permissions (wasip1) refuse, harmlessly.
-	_ = tmp.Chmod(0o644)
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

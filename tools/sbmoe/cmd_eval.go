@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/sbmoe/sbmoe/core/atomicfile"
 	"github.com/sbmoe/sbmoe/core/beir"
 	"github.com/sbmoe/sbmoe/core/bert"
 	"github.com/sbmoe/sbmoe/core/metrics"
@@ -113,10 +113,10 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 			named[name] = mean[measures[i]]
 		}
 		if *runPath != "" {
-			if err := writeAtomic(*runPath, func(w io.Writer) error {
+			if err := atomicfile.Write(*runPath, func(w io.Writer) error {
 				return metrics.WriteTREC(w, run, "sbmoe", *depth)
 			}); err != nil {
-				return fail(stderr, "eval", err)
+				return fail(stderr, "eval", fmt.Errorf("write %s: %w", *runPath, err))
 			}
 		}
 		rep.Datasets = append(rep.Datasets, evalDataset{Name: filepath.Base(filepath.Clean(dir)), Split: *split,
@@ -124,7 +124,8 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 			Seconds: time.Since(start).Seconds()})
 	}
 	if *out != "" {
-		if err := writeAtomic(*out, func(w io.Writer) error { return writeJSON(w, rep) }); err != nil {
+		if err := atomicfile.Write(*out, func(w io.Writer) error { return writeJSON(w, rep) }); err != nil {
+			err = fmt.Errorf("write %s: %w", *out, err)
 			return fail(stderr, "eval", err)
 		}
 	}
@@ -154,32 +155,4 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// writeAtomic writes a file through a temporary file in the same folder, renamed into
-// place only when write succeeded, so a failure never leaves a half-written file.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

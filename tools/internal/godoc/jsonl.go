@@ -1,11 +1,11 @@
 package godoc
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
+
+	"github.com/sbmoe/sbmoe/core/atomicfile"
 )
 
 // WriteJSONL writes docs to path, one JSON object per line in the BEIR
@@ -19,38 +19,16 @@ func WriteJSONL(path string, docs []Doc) error {
 	return nil
 }
 
-func writeAtomic(path string, docs []Doc) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()           // best effort: the first error is the one to report
-			os.Remove(f.Name()) // and the temporary file must not be left behind
+func writeAtomic(path string, docs []Doc) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		// Titles hold "<-chan" and "&&"; keep them readable in the file.
+		enc.SetEscapeHTML(false)
+		for i, d := range docs {
+			if err := enc.Encode(d); err != nil {
+				return fmt.Errorf("document %d (%s): %w", i, d.ID, err)
+			}
 		}
-	}()
-	w := bufio.NewWriter(f)
-	enc := json.NewEncoder(w)
-	// Titles hold "<-chan" and "&&"; keep them readable in the file.
-	enc.SetEscapeHTML(false)
-	for i, d := range docs {
-		if err := enc.Encode(d); err != nil {
-			return fmt.Errorf("document %d (%s): %w", i, d.ID, err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	// CreateTemp makes the file private; the corpus is an ordinary output.
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+		return nil
+	})
 }

@@ -1,0 +1,67 @@
+package atomicfile
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestWriteReplaces(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.txt")
+	for _, content := range []string{"first", "second, longer"} {
+		if err := Write(path, func(w io.Writer) error { _, err := io.WriteString(w, content); return err }); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || string(b) != content {
+			t.Fatalf("read %q, %v; want %q", b, err, content)
+		}
+	}
+	assertOnly(t, dir, "out.txt")
+}
+
+func TestFailedWriteLeavesOldFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.txt")
+	os.WriteFile(path, []byte("old"), 0o644)
+	boom := errors.New("boom")
+	err := Write(path, func(w io.Writer) error {
+		io.WriteString(w, "partial")
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("error %v, want boom", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "old" {
+		t.Fatalf("file now %q, want the old content", b)
+	}
+	assertOnly(t, dir, "out.txt")
+}
+
+func TestUnwritableTargets(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	write := func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err }
+	if err := Write(filepath.Join(dir, "sub"), write); err == nil {
+		t.Error("replacing a folder succeeded")
+	}
+	if err := Write(filepath.Join(dir, "missing", "out.txt"), write); err == nil {
+		t.Error("writing into a missing folder succeeded")
+	}
+	assertOnly(t, dir, "sub")
+}
+
+func assertOnly(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != len(names) {
+		var got []string
+		for _, e := range entries {
+			got = append(got, e.Name())
+		}
+		t.Fatalf("folder holds %v, want %v", got, names)
+	}
+}
