@@ -23,5 +23,7 @@ func newProgress(w io.Writer, total int, what string, quiet bool) func(done, tot
 		progressbar.OptionOnCompletion(func() { io.WriteString(w, "\n") }),
 		progressbar.OptionFullWidth(),
 	)
+	// Rendering now starts the bar's clock, so the first rate and ETA count the first batch.
+	bar.RenderBlank()
 	return func(done, _ int) { bar.Set(done) }
 }
