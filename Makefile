@@ -12,7 +12,7 @@ PYTHON ?= .venv/bin/python
 DEMO_QUERIES := "split a string around each comma" "read a file line by line" \
 	"decode JSON into a struct" "sort a slice of integers" "wait for all goroutines to finish"
 
-.PHONY: all build model test check demo eval bench reference clean
+.PHONY: all build model test check demo eval bench profile reference clean
 
 all: build model
 
@@ -61,6 +61,14 @@ bench: build model $(PYTHON)
 	$(PYTHON) tools/reference/bench_peers.py --model $(MODEL_DIR) --seq 128,512 --batch 32 --threads 2 --json >> out/bench.jsonl
 	$(PYTHON) tools/reference/bench_report.py out/bench.jsonl > results/bench.md
 	cat results/bench.md
+
+# Where the encoder's time goes: a CPU profile of one forward pass per length.
+profile: model
+	@mkdir -p results out
+	GOEXPERIMENT=simd $(GO) test -run='^$$' -bench=Forward -benchtime=3x -cpuprofile out/forward.prof -o out/bert.test ./core/bert/ | tee out/forward-bench.txt
+	{ echo '# CPU profile of BenchmarkForward (make profile)'; echo; echo '```'; grep Benchmark out/forward-bench.txt; echo; \
+	  $(GO) tool pprof -top -nodecount=25 out/bert.test out/forward.prof 2>/dev/null; echo '```'; } > results/bench-profile.md
+	cat results/bench-profile.md
 
 # Rewrite the golden files from the real frameworks (see testdata/README.md).
 reference: model $(PYTHON)
