@@ -17,42 +17,103 @@ type attention struct {
 // (m,h) and is overwritten with each head's output in its columns.
 func (a *attention) forward(ctx, qkv []float32, offs []int, threads int) {
 	h := a.heads * a.headDim
-	longest := 0
-	for s := range len(offs) - 1 {
-		longest = max(longest, offs[s+1]-offs[s])
-	}
+	longest := longestSeq(offs)
 	jobs := (len(offs) - 1) * a.heads
 	parallelFor(jobs, threads, 1, func(lo, hi int) {
 		scores := make([]float32, longest*longest)
 		keysT := make([]float32, a.headDim*longest)
 		for job := lo; job < hi; job++ {
 			s, head := job/a.heads, job%a.heads
-			a.head(ctx, qkv, offs[s], offs[s+1]-offs[s], head*a.headDim, h, scores, keysT)
+			r0, n, col := offs[s], offs[s+1]-offs[s], head*a.headDim
+			a.probs(scores, keysT, qkv, r0, n, col, h)
+			out := ctx[r0*h+col:]
+			for t := range n {
+				clear(out[t*h : t*h+a.headDim])
+			}
+			kernel.Gemm(n, a.headDim, n, scores[:n*n], n, qkv[r0*3*h+2*h+col:], 3*h, out, h)
 		}
 	})
 }
 
-// head computes one head of one sequence of n tokens starting at row r0; col is the
-// head's first column within Q (and within K and V, which start h and 2h further).
-func (a *attention) head(ctx, qkv []float32, r0, n, col, h int, scores, keysT []float32) {
+// probs writes P = softmax(Q·Kᵀ/√d), (n,n), for one head of one sequence of n tokens
+// starting at row r0; col is the head's first column within Q (and within K and V,
+// which start h and 2h further). keysT is scratch for Kᵀ, (d,n).
+func (a *attention) probs(p, keysT, qkv []float32, r0, n, col, h int) {
 	d, ld := a.headDim, 3*h
-	q := qkv[r0*ld+col:]
-	for t := range n {
-		k := qkv[(r0+t)*ld+h+col:]
-		for j := range d {
-			keysT[j*n+t] = k[j]
-		}
-	}
-	sc := scores[:n*n]
-	clear(sc)
-	kernel.Gemm(n, n, d, q, ld, keysT, n, sc, n)
+	transposeCols(keysT, qkv[(r0*ld)+h+col:], n, d, ld)
+	p = p[:n*n]
+	clear(p)
+	kernel.Gemm(n, n, d, qkv[r0*ld+col:], ld, keysT, n, p, n)
 	scale := float32(1 / math.Sqrt(float64(d)))
 	for t := range n {
-		kernel.SoftmaxScaled(sc[t*n:(t+1)*n], scale)
+		kernel.SoftmaxScaled(p[t*n:(t+1)*n], scale)
 	}
-	out := ctx[r0*h+col:]
-	for t := range n {
-		clear(out[t*h : t*h+d])
+}
+
+// backward: qkv is forward's input, dctx the gradient of its output (m,h); it adds the
+// gradient of Q, K and V into dqkv (m,3h), laid out as qkv. P is recomputed from Q and
+// K rather than saved, which would take Σ n²·heads floats per layer. For one head,
+// with O = P·V and S = Q·Kᵀ/√d:
+//
+//	dV = Pᵀ·dO,  dP = dO·Vᵀ,  dS = P ⊙ (dP − rowsum(dP ⊙ P)) / √d,  dQ = dS·K,  dK = dSᵀ·Q
+//
+// Each job owns one head of one sequence, whose rows and columns of dqkv no other job
+// touches.
+func (a *attention) backward(dqkv, dctx, qkv []float32, offs []int, threads int) {
+	h, d := a.heads*a.headDim, a.headDim
+	ld := 3 * h
+	longest := longestSeq(offs)
+	scale := float32(1 / math.Sqrt(float64(d)))
+	jobs := (len(offs) - 1) * a.heads
+	parallelFor(jobs, threads, 1, func(lo, hi int) {
+		p := make([]float32, longest*longest)
+		dp := make([]float32, longest*longest)
+		tr := make([]float32, longest*longest)
+		colsT := make([]float32, d*longest)
+		for job := lo; job < hi; job++ {
+			s, head := job/a.heads, job%a.heads
+			r0, n, col := offs[s], offs[s+1]-offs[s], head*d
+			q, k, v := qkv[r0*ld+col:], qkv[r0*ld+h+col:], qkv[r0*ld+2*h+col:]
+			dq, dk, dv := dqkv[r0*ld+col:], dqkv[r0*ld+h+col:], dqkv[r0*ld+2*h+col:]
+			do := dctx[r0*h+col:]
+			a.probs(p, colsT, qkv, r0, n, col, h)
+			pn, dpn, trn := p[:n*n], dp[:n*n], tr[:n*n]
+
+			transposeCols(trn, pn, n, n, n)
+			kernel.Gemm(n, d, n, trn, n, do, h, dv, ld)
+
+			transposeCols(colsT, v, n, d, ld)
+			clear(dpn)
+			kernel.Gemm(n, n, d, do, h, colsT, n, dpn, n)
+			for t := range n {
+				pr, dr := pn[t*n:(t+1)*n], dpn[t*n:(t+1)*n]
+				dot := kernel.Dot(pr, dr)
+				for j, pv := range pr {
+					dr[j] = scale * pv * (dr[j] - dot)
+				}
+			}
+			kernel.Gemm(n, d, n, dpn, n, k, ld, dq, ld)
+			transposeCols(trn, dpn, n, n, n)
+			kernel.Gemm(n, d, n, trn, n, q, ld, dk, ld)
+		}
+	})
+}
+
+// transposeCols writes the (rows,cols) matrix a, whose rows are ld apart, into t as
+// (cols,rows).
+func transposeCols(t, a []float32, rows, cols, ld int) {
+	for r := range rows {
+		for c, v := range a[r*ld : r*ld+cols] {
+			t[c*rows+r] = v
+		}
 	}
-	kernel.Gemm(n, d, n, sc, n, qkv[r0*ld+2*h+col:], ld, out, h)
+}
+
+// longestSeq is the most rows any sequence of offs has.
+func longestSeq(offs []int) int {
+	longest := 0
+	for s := range len(offs) - 1 {
+		longest = max(longest, offs[s+1]-offs[s])
+	}
+	return longest
 }

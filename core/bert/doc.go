@@ -12,6 +12,15 @@
 // same arithmetic as Hugging Face's padded batch with an attention mask (masked keys get
 // exactly zero weight there), without the work on padding.
 //
+// Training: [Model.ForwardTrain] runs the same layers, keeping what each backward
+// needs in [Activations]; [Model.Backward] (from the pooled vectors' gradient) or
+// [Model.BackwardHidden] (from the last hidden states') runs them in reverse and adds
+// every parameter's gradient into [Grads]. [Model.Params] lists the parameters under
+// their Hugging Face names with their gradients, for an optimizer; after it updates
+// them, [Model.SyncWeights] repacks the linear weights that the forward pass reads.
+// Each layer file holds a layer's forward and backward side by side; there is no
+// dropout (the encoder trains as PyTorch's eval mode computes).
+//
 // Pooling and normalisation follow the checkpoint's sentence-transformers modules
 // (modules.json, 1_Pooling/config.json) when present, else mean pooling without
 // normalisation, as sentence-transformers does for a bare Hugging Face model.

@@ -11,6 +11,27 @@ import (
 // token, (Σ len,h), with offs[s]..offs[s+1] the rows of sequence s.
 func (m *Model) Forward(seqs [][]int32) (hidden []float32, offs []int) {
 	h, threads := m.Config.HiddenSize, max(m.Threads, 1)
+	ids, offs := m.concat(seqs)
+	rows := len(ids)
+	// One set of buffers serves every layer: the residual stream x is each layer's
+	// input, attention block output and output, normalised in place.
+	x := make([]float32, rows*h)
+	tmp := make([]float32, rows*h)
+	a := layerActs{
+		in: x, qkv: make([]float32, rows*3*h), ctx: make([]float32, rows*h),
+		res1: tmp, mid: x, act: make([]float32, rows*m.Config.IntermediateSize), res2: tmp, out: x,
+	}
+	m.emb.forward(x, nil, nil, ids, offs, h, threads)
+	for i := range m.layers {
+		m.layers[i].forward(&a, offs, rows, threads)
+	}
+	return x, offs
+}
+
+// concat checks the sequences and lays them back to back, offs[s]..offs[s+1] being
+// sequence s. Too long a sequence or an id outside the vocabulary is the caller's
+// mistake (the tokenizer never makes one) and panics.
+func (m *Model) concat(seqs [][]int32) (ids []int32, offs []int) {
 	offs = make([]int, len(seqs)+1)
 	for s, q := range seqs {
 		if len(q) > m.Config.MaxPositions {
@@ -18,35 +39,52 @@ func (m *Model) Forward(seqs [][]int32) (hidden []float32, offs []int) {
 		}
 		offs[s+1] = offs[s] + len(q)
 	}
-	ids := slices.Concat(seqs...)
+	ids = slices.Concat(seqs...)
 	for _, id := range ids {
 		if id < 0 || int(id) >= m.Config.VocabSize {
 			panic(fmt.Sprintf("bert: token id %d outside the vocabulary of %d", id, m.Config.VocabSize))
 		}
 	}
-	rows := len(ids)
-	x := make([]float32, rows*h)
-	qkv := make([]float32, rows*3*h)
-	ctx := make([]float32, rows*h)
-	tmp := make([]float32, rows*h)
-	inter := make([]float32, rows*m.Config.IntermediateSize)
-	m.emb.forward(x, ids, offs, h, threads)
-	for i := range m.layers {
-		l := &m.layers[i]
-		l.qkv.forward(qkv, x, rows, threads)
-		l.attn.forward(ctx, qkv, offs, threads)
-		l.attnOut.forward(tmp, ctx, rows, threads)
-		addRows(x, tmp)
-		l.attnNorm.forward(x, rows, threads)
-		l.ffnIn.forward(inter, x, rows, threads)
-		parallelFor(rows, threads, 1, func(lo, hi int) {
-			l.act(inter[lo*m.Config.IntermediateSize : hi*m.Config.IntermediateSize])
-		})
-		l.ffnOut.forward(tmp, inter, rows, threads)
-		addRows(x, tmp)
-		l.ffnNorm.forward(x, rows, threads)
+	return ids, offs
+}
+
+// layerActs are one layer's activations, (rows, width) each. Inference lets them share
+// buffers (see Forward); training gives each that backward reads its own, and then
+// act, the GELU output, is separate from pre.
+type layerActs struct {
+	in   []float32 // (m,h) the previous layer's output
+	qkv  []float32 // (m,3h) the query, key and value projections
+	ctx  []float32 // (m,h) attention output before its projection
+	res1 []float32 // (m,h) in + attention block, before layer norm
+	mid  []float32 // (m,h) the attention block's normalised output
+	pre  []float32 // (m,I) the feed-forward pre-activation; nil in inference
+	act  []float32 // (m,I) after the activation
+	res2 []float32 // (m,h) mid + feed-forward block, before layer norm
+	out  []float32 // (m,h)
+	// stats1 and stats2, (m,2), are the two layer norms' row statistics; nil in inference.
+	stats1, stats2 []float32
+}
+
+// forward runs one transformer block: x = LN(x + Wo·attention(Wqkv·x)); x = LN(x + W2·act(W1·x)).
+func (l *layer) forward(a *layerActs, offs []int, rows, threads int) {
+	inter := l.ffnIn.out
+	l.qkv.forward(a.qkv, a.in, rows, threads)
+	l.attn.forward(a.ctx, a.qkv, offs, threads)
+	l.attnOut.forward(a.res1, a.ctx, rows, threads)
+	addRows(a.res1, a.in)
+	l.attnNorm.forward(a.mid, a.res1, a.stats1, rows, threads)
+	if a.pre == nil {
+		l.ffnIn.forward(a.act, a.mid, rows, threads)
+	} else {
+		l.ffnIn.forward(a.pre, a.mid, rows, threads)
+		copy(a.act, a.pre)
 	}
-	return x, offs
+	parallelFor(rows, threads, 1, func(lo, hi int) {
+		l.act.forward(a.act[lo*inter : hi*inter])
+	})
+	l.ffnOut.forward(a.res2, a.act, rows, threads)
+	addRows(a.res2, a.mid)
+	l.ffnNorm.forward(a.out, a.res2, a.stats2, rows, threads)
 }
 
 // EncodeOptions tune Encode; the zero value uses the model's defaults.

@@ -6,13 +6,32 @@ import (
 	"github.com/sbmoe/sbmoe/core/kernel"
 )
 
-// activations maps config.json's hidden_act to the feed-forward non-linearity, applied
-// in place. "gelu" is the exact erf form that Hugging Face BERT uses.
-var activations = map[string]func(x []float32){
-	"gelu":              kernel.GeluErf,
-	"gelu_new":          geluTanh,
-	"gelu_pytorch_tanh": geluTanh,
-	"relu":              relu,
+// activation is the feed-forward non-linearity: forward applies it in place, backward
+// adds dy·f′(x) into dx, x being forward's input.
+type activation struct {
+	forward  func(x []float32)
+	backward func(dx, dy, x []float32)
+}
+
+// activations maps config.json's hidden_act to the feed-forward non-linearity. "gelu"
+// is the exact erf form that Hugging Face BERT uses.
+var activations = map[string]activation{
+	"gelu":              {kernel.GeluErf, geluErfBackward},
+	"gelu_new":          {geluTanh, geluTanhBackward},
+	"gelu_pytorch_tanh": {geluTanh, geluTanhBackward},
+	"relu":              {relu, reluBackward},
+}
+
+// geluErfBackward: d/dx x·Φ(x) = Φ(x) + x·φ(x) = ½(1 + erf(x/√2)) + x·e^(−x²/2)/√(2π),
+// in float32 with the kernels' erf and exp, as forward computes Φ.
+func geluErfBackward(dx, dy, x []float32) {
+	const invSqrt2, invSqrt2Pi = 0.70710678118654752440, 0.39894228040143267794
+	dy, dx = dy[:len(x)], dx[:len(x)]
+	for i, v := range x {
+		cdf := 0.5 * (1 + kernel.Erf32(v*invSqrt2))
+		pdf := invSqrt2Pi * kernel.Exp32(-0.5*v*v)
+		dx[i] += dy[i] * (cdf + v*pdf)
+	}
 }
 
 // geluTanh: ½x·(1 + tanh(√(2/π)·(x + 0.044715x³))).
@@ -22,8 +41,28 @@ func geluTanh(x []float32) {
 	}
 }
 
+// geluTanhBackward: with u = √(2/π)·(x + 0.044715x³) and t = tanh u,
+// f′ = ½(1 + t) + ½x·(1 − t²)·√(2/π)·(1 + 3·0.044715x²).
+func geluTanhBackward(dx, dy, x []float32) {
+	c := math.Sqrt(2 / math.Pi)
+	for i, v := range x {
+		xv := float64(v)
+		t := math.Tanh(c * (xv + 0.044715*xv*xv*xv))
+		dx[i] += dy[i] * float32(0.5*(1+t)+0.5*xv*(1-t*t)*c*(1+3*0.044715*xv*xv))
+	}
+}
+
 func relu(x []float32) {
 	for i, v := range x {
 		x[i] = max(v, 0)
+	}
+}
+
+// reluBackward passes the gradient where x > 0 (0 at the kink, as PyTorch does).
+func reluBackward(dx, dy, x []float32) {
+	for i, v := range x {
+		if v > 0 {
+			dx[i] += dy[i]
+		}
 	}
 }

@@ -9,7 +9,9 @@ import (
 )
 
 // Model is a loaded encoder with its tokenizer. It is safe for concurrent use by
-// several goroutines: Encode and Forward keep their state on the stack.
+// several goroutines: Encode and Forward keep their state on the stack. Training
+// (ForwardTrain, Params, SyncWeights and the optimizer writing Params' data) changes
+// the model and must not overlap with any other call.
 type Model struct {
 	Config    Config
 	Tokenizer *tokenizer.Tokenizer
@@ -27,7 +29,7 @@ type layer struct {
 	attnOut  linear
 	attnNorm layerNorm
 	ffnIn    linear
-	act      func([]float32)
+	act      activation
 	ffnOut   linear
 	ffnNorm  layerNorm
 }
