@@ -16,7 +16,7 @@ func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, 
 	var tile, row func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int)
 	switch {
 	case useAVX512:
-		nr, tile, row = 32, tile4x32AVX512, row1x32AVX512
+		nr, tile, row = 32, tile4x32AVX512asm, row1x32AVX512
 	case useAVX2:
 		nr, tile, row = 16, tile4x16AVX2, row1x16AVX2
 	default:
@@ -83,6 +83,19 @@ func row1x16AVX2(k int, a []float32, _ int, b []float32, ldb int, c []float32, _
 	}
 	s0.Store(c0[:8])
 	s1.Store(c0[8:])
+}
+
+// tile4x32FMA231 is tile4x32AVX512 in assembly (gemm_amd64.s).
+//
+//go:noescape
+func tile4x32FMA231(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+// tile4x32AVX512asm checks the extents Gemm promises and calls the assembly tile.
+func tile4x32AVX512asm(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	_ = a[3*lda+k-1]
+	_ = b[(k-1)*ldb+31]
+	_ = c[3*ldc+31]
+	tile4x32FMA231(k, &a[0], lda, &b[0], ldb, &c[0], ldc)
 }
 
 // tile4x32AVX512 is tile4x16AVX2 with 16-lane vectors: a 4×32 block of C. Its loop
