@@ -2,10 +2,7 @@
 
 package kernel
 
-import (
-	"simd/archsimd"
-	"unsafe"
-)
+import "simd/archsimd"
 
 // gemmRowBlock is how many rows of A (and C) are swept against one panel of B before
 // moving to the next panel: 64 rows of a 384- or 768-wide A stay in L2 meanwhile.
@@ -85,7 +82,8 @@ func row1x16AVX2(k int, a []float32, _ int, b []float32, ldb int, c []float32, _
 	s1.Store(c0[8:])
 }
 
-// tile4x32FMA231 is tile4x32AVX512 in assembly (gemm_amd64.s).
+// tile4x32FMA231 computes a 4×32 block of C += A·B with AVX-512, in assembly
+// (gemm_amd64.s): see the comment there for why this one tile is not archsimd Go.
 //
 //go:noescape
 func tile4x32FMA231(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
@@ -98,44 +96,7 @@ func tile4x32AVX512asm(k int, a []float32, lda int, b []float32, ldb int, c []fl
 	tile4x32FMA231(k, &a[0], lda, &b[0], ldb, &c[0], ldc)
 }
 
-// tile4x32AVX512 is tile4x16AVX2 with 16-lane vectors: a 4×32 block of C. Its loop
-// walks raw pointers: with slice indexing the bounds checks and their spills took more
-// issue slots than the eight FMAs they guard. Gemm has checked every extent already.
-func tile4x32AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	_ = a[3*lda+k-1]
-	_ = b[(k-1)*ldb+31]
-	c0, c1, c2, c3 := c[:32], c[ldc:ldc+32], c[2*ldc:2*ldc+32], c[3*ldc:3*ldc+32]
-	s00, s01 := archsimd.LoadFloat32x16(c0[:16]), archsimd.LoadFloat32x16(c0[16:])
-	s10, s11 := archsimd.LoadFloat32x16(c1[:16]), archsimd.LoadFloat32x16(c1[16:])
-	s20, s21 := archsimd.LoadFloat32x16(c2[:16]), archsimd.LoadFloat32x16(c2[16:])
-	s30, s31 := archsimd.LoadFloat32x16(c3[:16]), archsimd.LoadFloat32x16(c3[16:])
-	pa := unsafe.Pointer(unsafe.SliceData(a))
-	pb := unsafe.Pointer(unsafe.SliceData(b))
-	rowA, rowB := uintptr(lda)*4, uintptr(ldb)*4
-	for range k {
-		b0 := archsimd.LoadFloat32x16Array((*[16]float32)(pb))
-		b1 := archsimd.LoadFloat32x16Array((*[16]float32)(unsafe.Add(pb, 64)))
-		x := archsimd.BroadcastFloat32x16(*(*float32)(pa))
-		s00, s01 = x.MulAdd(b0, s00), x.MulAdd(b1, s01)
-		x = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Add(pa, rowA)))
-		s10, s11 = x.MulAdd(b0, s10), x.MulAdd(b1, s11)
-		x = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Add(pa, 2*rowA)))
-		s20, s21 = x.MulAdd(b0, s20), x.MulAdd(b1, s21)
-		x = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Add(pa, 3*rowA)))
-		s30, s31 = x.MulAdd(b0, s30), x.MulAdd(b1, s31)
-		pa = unsafe.Add(pa, 4)
-		pb = unsafe.Add(pb, rowB)
-	}
-	s00.Store(c0[:16])
-	s01.Store(c0[16:])
-	s10.Store(c1[:16])
-	s11.Store(c1[16:])
-	s20.Store(c2[:16])
-	s21.Store(c2[16:])
-	s30.Store(c3[:16])
-	s31.Store(c3[16:])
-}
-
+// row1x32AVX512 is one row of the 4×32 tile, for the rows left over.
 func row1x32AVX512(k int, a []float32, _ int, b []float32, ldb int, c []float32, _ int) {
 	a0, c0 := a[:k], c[:32]
 	s0, s1 := archsimd.LoadFloat32x16(c0[:16]), archsimd.LoadFloat32x16(c0[16:])
