@@ -30,6 +30,8 @@ func commands() []command {
 		{"search", "answer queries from an index", runSearch},
 		{"eval", "evaluate the retriever on a BEIR dataset (NDCG, recall, MRR, MAP, P)", runEval},
 		{"bench", "measure encoder throughput (documents per second)", runBench},
+		{"bench-train", "measure training throughput (query–document pairs per second)", runBenchTrain},
+		{"train", "fine-tune the encoder with an SB-MoE head (or the head alone) and evaluate it", runTrain},
 	}
 }
 

@@ -1,0 +1,339 @@
+package finetune
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sbmoe/sbmoe/core/atomicfile"
+	"github.com/sbmoe/sbmoe/core/bert"
+	"github.com/sbmoe/sbmoe/core/train"
+	"github.com/sbmoe/sbmoe/core/weights"
+	"github.com/sbmoe/sbmoe/moe"
+)
+
+// The layout of an output folder:
+//
+//	<out>/encoder/                     the kept encoder, a Hugging Face model folder
+//	<out>/moe/                         the kept block (moe.Block.Save); absent with RouterNone
+//	<out>/training.json                the run's settings and per-epoch history
+//	<out>/checkpoints/latest           the name of the newest complete checkpoint
+//	<out>/checkpoints/step-NNNNNNNN/   encoder/ (unless frozen), moe/, optimizer.safetensors, state.json
+//
+// A checkpoint folder is complete once latest names it: latest is written last, so a
+// crash while saving leaves the previous checkpoint in force.
+const (
+	EncoderDir     = "encoder"
+	BlockDir       = "moe"
+	TrainingFile   = "training.json"
+	CheckpointsDir = "checkpoints"
+	latestFile     = "latest"
+	stateFile      = "state.json"
+	optimizerFile  = "optimizer.safetensors"
+	stateVersion   = 1
+)
+
+// state is what a checkpoint records beyond the weights: where the run stands, the
+// running sums of the epoch under way, and the settings that must not change on resume.
+type state struct {
+	Version     int          `json:"version"`
+	BaseModel   string       `json:"base_model"`
+	Fingerprint fingerprint  `json:"run"`
+	Epoch       int          `json:"epochs_done"`
+	Batch       int          `json:"batches_done"` // of the epoch under way
+	GlobalStep  int          `json:"global_step"`
+	LossSum     float64      `json:"epoch_loss_sum"`
+	Correct     int          `json:"epoch_correct"`
+	Seen        int          `json:"epoch_seen"`
+	History     []EpochStats `json:"history"`
+	Best        *bestEpoch   `json:"best,omitempty"`
+}
+
+// fingerprint holds the settings that decide the sequence of batches, noise and
+// gradients: a resumed run must keep them to end where an uninterrupted one would.
+type fingerprint struct {
+	Seed        uint64  `json:"seed"`
+	BatchSize   int     `json:"batch_size"`
+	Router      string  `json:"router"`
+	Experts     int     `json:"experts"`
+	Freeze      bool    `json:"freeze_encoder"`
+	Temperature float32 `json:"temperature"`
+	MaxQueryLen int     `json:"max_query_length"`
+	MaxDocLen   int     `json:"max_doc_length"`
+	Examples    int     `json:"examples"`
+	Val         int     `json:"validation_examples"`
+}
+
+type bestEpoch struct {
+	Epoch      int     `json:"epoch"`
+	ValLoss    float64 `json:"val_loss"`
+	Checkpoint string  `json:"checkpoint"`
+}
+
+func (t *trainer) fingerprint() fingerprint {
+	c := t.cfg
+	return fingerprint{Seed: c.Seed, BatchSize: c.BatchSize, Router: c.Router, Experts: c.Experts,
+		Freeze: c.FreezeEncoder, Temperature: c.Temperature, MaxQueryLen: c.MaxQueryLen, MaxDocLen: c.MaxDocLen,
+		Examples: len(t.data.Examples), Val: len(t.valIdx)}
+}
+
+func checkpointName(step int) string        { return fmt.Sprintf("step-%08d", step) }
+func checkpointEncoder(dir string) string   { return filepath.Join(dir, EncoderDir) }
+func checkpointBlock(dir string) string     { return filepath.Join(dir, BlockDir) }
+func checkpointOptimizer(dir string) string { return filepath.Join(dir, optimizerFile) }
+
+// checkpointNote names the last checkpoint for error messages.
+func (t *trainer) checkpointNote() string {
+	if t.lastSaved == "" {
+		return "none: no checkpoint was written yet"
+	}
+	return t.lastSaved
+}
+
+// params lists what the optimizer updates.
+func (t *trainer) params() []*train.Param {
+	var ps []*train.Param
+	if !t.cfg.FreezeEncoder {
+		ps = t.model.Params(t.grads)
+	}
+	if t.block != nil {
+		ps = append(ps, t.block.Params()...)
+	}
+	return ps
+}
+
+// checkpoint saves the run as it stands, then points latest at it and removes the
+// checkpoints that are neither the newest nor, with KeepBest, the best.
+func (t *trainer) checkpoint() error {
+	for _, p := range t.params() {
+		for _, v := range p.Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("after step %d, parameter %s holds %g: %w (the last good checkpoint is in %s)",
+					t.st.GlobalStep, p.Name, v, train.ErrNonFinite, t.checkpointNote())
+			}
+		}
+	}
+	root := filepath.Join(t.cfg.Out, CheckpointsDir)
+	name := checkpointName(t.st.GlobalStep)
+	dir := filepath.Join(root, name)
+	// A folder of this name that latest does not name is the remains of an interrupted save.
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if !t.cfg.FreezeEncoder {
+		if err := writeEncoder(checkpointEncoder(dir), t.model, t.base); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	if t.block != nil {
+		if err := saveBlock(checkpointBlock(dir), t.block); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	if err := t.opt.Save(checkpointOptimizer(dir)); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := writeJSONFile(filepath.Join(dir, stateFile), t.st); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := atomicfile.Write(filepath.Join(root, latestFile), func(w io.Writer) error {
+		_, err := io.WriteString(w, name+"\n")
+		return err
+	}); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	t.lastSaved = dir
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	for _, e := range entries {
+		best := t.cfg.Keep == KeepBest && t.st.Best != nil && e.Name() == t.st.Best.Checkpoint
+		keep := e.Name() == name || best
+		if e.IsDir() && strings.HasPrefix(e.Name(), "step-") && !keep {
+			if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
+				return fmt.Errorf("checkpoint: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// loadState reads the latest checkpoint's state for a resumed run, checks that the
+// run's settings match, and returns the checkpoint's folder.
+func (t *trainer) loadState() (string, error) {
+	root := filepath.Join(t.cfg.Out, CheckpointsDir)
+	raw, err := os.ReadFile(filepath.Join(root, latestFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("resume: %s holds no checkpoint (no %s/%s); start without resuming", t.cfg.Out, CheckpointsDir, latestFile)
+	} else if err != nil {
+		return "", fmt.Errorf("resume: %w", err)
+	}
+	name := strings.TrimSpace(string(raw))
+	if !strings.HasPrefix(name, "step-") || strings.ContainsAny(name, `/\`) {
+		return "", fmt.Errorf("resume: %s: %q is not a checkpoint name", filepath.Join(root, latestFile), name)
+	}
+	dir := filepath.Join(root, name)
+	path := filepath.Join(dir, stateFile)
+	raw, err = os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("resume: %w", err)
+	}
+	var st state
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return "", fmt.Errorf("resume: %s: %w", path, err)
+	}
+	if st.Version != stateVersion {
+		return "", fmt.Errorf("resume: %s: field version is %d, want %d", path, st.Version, stateVersion)
+	}
+	if want := t.fingerprint(); st.Fingerprint != want {
+		return "", fmt.Errorf("resume: %s: the checkpoint's run settings %+v differ from this run's %+v", path, st.Fingerprint, want)
+	}
+	if t.cfg.BaseModel != "" {
+		abs, err := filepath.Abs(t.cfg.BaseModel)
+		if err != nil {
+			return "", fmt.Errorf("resume: %w", err)
+		}
+		if abs != st.BaseModel {
+			return "", fmt.Errorf("resume: %s: the run started from %s, not %s", path, st.BaseModel, abs)
+		}
+	}
+	t.st, t.base, t.lastSaved = st, st.BaseModel, dir
+	return dir, nil
+}
+
+// export writes the kept epoch's model to the output folder and returns it.
+func (t *trainer) export() (*Result, error) {
+	res := &Result{Model: t.model, Block: t.block, History: t.st.History, Epoch: t.st.Epoch,
+		Steps: t.st.GlobalStep, Train: len(t.trainIdx), Val: len(t.valIdx)}
+	if t.cfg.Keep == KeepBest && t.st.Best != nil && t.st.Best.Epoch != t.st.Epoch {
+		dir := filepath.Join(t.cfg.Out, CheckpointsDir, t.st.Best.Checkpoint)
+		var err error
+		if !t.cfg.FreezeEncoder {
+			if res.Model, err = bert.Load(checkpointEncoder(dir)); err != nil {
+				return nil, err
+			}
+			res.Model.Threads = t.model.Threads
+		}
+		if t.block != nil {
+			if res.Block, err = moe.Load(checkpointBlock(dir)); err != nil {
+				return nil, err
+			}
+			if err := res.Block.SetPool(t.cfg.Pool); err != nil {
+				return nil, err
+			}
+		}
+		res.Epoch = t.st.Best.Epoch
+	}
+	if err := writeEncoder(filepath.Join(t.cfg.Out, EncoderDir), res.Model, t.base); err != nil {
+		return nil, err
+	}
+	if res.Block != nil {
+		if err := saveBlock(filepath.Join(t.cfg.Out, BlockDir), res.Block); err != nil {
+			return nil, err
+		}
+	}
+	summary := struct {
+		BaseModel string       `json:"base_model"`
+		Run       fingerprint  `json:"run"`
+		EncoderLR float64      `json:"encoder_lr"`
+		HeadLR    float64      `json:"head_lr"`
+		Pool      moe.Pool     `json:"pool"`
+		Keep      string       `json:"keep"`
+		Kept      int          `json:"kept_epoch"`
+		Steps     int          `json:"steps"`
+		History   []EpochStats `json:"history"`
+	}{t.base, t.st.Fingerprint, t.cfg.EncoderLR, t.cfg.HeadLR, t.cfg.Pool, t.cfg.Keep, res.Epoch, res.Steps, res.History}
+	if err := writeJSONFile(filepath.Join(t.cfg.Out, TrainingFile), summary); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// writeEncoder writes m as a Hugging Face model folder: the base model's config,
+// tokenizer and sentence-transformers files, and model.safetensors under BertModel's
+// names, which bert.Load and transformers' BertModel.from_pretrained both read.
+func writeEncoder(dir string, m *bert.Model, base string) error {
+	if err := copySideFiles(base, dir); err != nil {
+		return fmt.Errorf("write encoder %s: %w", dir, err)
+	}
+	params := m.Params(nil)
+	tensors := make([]*weights.Tensor, len(params))
+	for i, p := range params {
+		tensors[i] = &weights.Tensor{Name: p.Name, Shape: p.Shape, Data: p.Data}
+	}
+	// transformers refuses safetensors files whose metadata lacks format "pt".
+	return weights.WriteSafetensors(filepath.Join(dir, "model.safetensors"), tensors, map[string]string{"format": "pt"})
+}
+
+// copySideFiles copies a model folder's JSON and text files (config, tokenizer,
+// sentence-transformers settings) and those of the module folders modules.json
+// names, leaving the weights behind.
+func copySideFiles(base, dir string) error {
+	dirs := []string{""}
+	if raw, err := os.ReadFile(filepath.Join(base, "modules.json")); err == nil {
+		var modules []struct {
+			Path string `json:"path"`
+		}
+		if err := json.Unmarshal(raw, &modules); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(base, "modules.json"), err)
+		}
+		for _, m := range modules {
+			if p := filepath.Clean(m.Path); m.Path != "" && filepath.IsLocal(p) {
+				dirs = append(dirs, p)
+			}
+		}
+	}
+	for _, sub := range dirs {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return err
+		}
+		entries, err := os.ReadDir(filepath.Join(base, sub))
+		if err != nil && sub != "" {
+			continue // a module without settings (Normalize) may have no folder
+		} else if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			name := e.Name()
+			side := strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".txt") || strings.HasSuffix(name, ".model")
+			if !e.Type().IsRegular() || !side || strings.HasSuffix(name, ".index.json") {
+				continue
+			}
+			raw, err := os.ReadFile(filepath.Join(base, sub, name))
+			if err != nil {
+				return err
+			}
+			if err := atomicfile.Write(filepath.Join(dir, sub, name), func(w io.Writer) error {
+				_, err := w.Write(raw)
+				return err
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func saveBlock(dir string, b *moe.Block) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return b.Save(dir)
+}
+
+func writeJSONFile(path string, v any) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	})
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sbmoe/sbmoe/core/bert"
+	"github.com/sbmoe/sbmoe/moe"
+)
+
+// writeTrainDataset writes a BEIR dataset with train and test splits: 24 documents,
+// one query each, half judged for training and half for testing.
+func writeTrainDataset(t *testing.T) string {
+	t.Helper()
+	words := strings.Fields("with that from were this they which have first also their been when after there into " +
+		"time would what about said over then other more like")
+	var corpus, queries, trainQrels, testQrels strings.Builder
+	trainQrels.WriteString("query-id\tcorpus-id\tscore\n")
+	testQrels.WriteString("query-id\tcorpus-id\tscore\n")
+	for i := range 24 {
+		w := words[i]
+		fmt.Fprintf(&corpus, `{"_id":"d%d","title":"%s","text":"%s %s %s"}`+"\n", i, w, words[(i+5)%len(words)], w, words[(i+11)%len(words)])
+		fmt.Fprintf(&queries, `{"_id":"q%d","text":"%s"}`+"\n", i, w)
+		qrels := &trainQrels
+		if i%2 == 1 {
+			qrels = &testQrels
+		}
+		fmt.Fprintf(qrels, "q%d\td%d\t1\n", i, i)
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{"corpus.jsonl": corpus.String(), "queries.jsonl": queries.String(),
+		"qrels/train.tsv": trainQrels.String(), "qrels/test.tsv": testQrels.String()} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestTrainEndToEnd(t *testing.T) {
+	data := writeTrainDataset(t)
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		block bool
+	}{
+		{"paper head", []string{"--data", data, "--experts", "3"}, true},
+		{"baseline", []string{"--data", data, "--moe", "none"}, false},
+		{"frozen learned head, titles", []string{"--corpus", data, "--self-supervised", "title", "--freeze-encoder", "--moe", "learned", "--pool", "all"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "run")
+			args := append([]string{"train", "--model", tinyModel, "--out", out, "--epochs", "1", "--batch", "4",
+				"--lr-encoder", "1e-4", "--lr-head", "1e-3", "--max-length", "16", "--quiet"}, tc.args...)
+			code, stdout, stderr := runCLI(args...)
+			if code != 0 {
+				t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+			}
+			t.Log(stdout)
+			for _, want := range []string{"trained 1 epochs", "| 1 |", "ndcg@10", "recall@100", "mrr@10", "map@100", "model written to"} {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout)
+				}
+			}
+			if strings.Contains(stdout, "expert load") != tc.block {
+				t.Errorf("expert load reported: %v, want %v", !tc.block, tc.block)
+			}
+			m, err := bert.Load(filepath.Join(out, "encoder"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := m.Encode([]string{"with"}, bert.EncodeOptions{}); len(v[0]) != 32 {
+				t.Errorf("reloaded encoder gives %d values", len(v[0]))
+			}
+			if _, err := moe.Load(filepath.Join(out, "moe")); (err == nil) != tc.block {
+				t.Errorf("moe.Load: %v (block expected: %v)", err, tc.block)
+			}
+			raw, err := os.ReadFile(filepath.Join(out, "eval.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep struct {
+				Datasets []struct {
+					Queries int
+					Metrics map[string]float64
+				}
+				DocLoad []int `json:"expert_load_documents"`
+			}
+			if err := json.Unmarshal(raw, &rep); err != nil || len(rep.Datasets) != 1 || rep.Datasets[0].Queries != 12 {
+				t.Fatalf("eval.json %s: %v", raw, err)
+			}
+			if n := rep.Datasets[0].Metrics["ndcg@10"]; n <= 0 || n > 1 {
+				t.Errorf("ndcg@10 %g", n)
+			}
+			if tc.block != (len(rep.DocLoad) > 0) {
+				t.Errorf("document load %v", rep.DocLoad)
+			}
+			for _, f := range []string{"training.json", "checkpoints/latest"} {
+				if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
+func TestTrainResume(t *testing.T) {
+	data := writeTrainDataset(t)
+	out := filepath.Join(t.TempDir(), "run")
+	common := []string{"train", "--model", tinyModel, "--data", data, "--out", out, "--batch", "4", "--experts", "2",
+		"--max-length", "16", "--eval-split", "none", "--quiet"}
+	if code, _, stderr := runCLI(append(common, "--epochs", "1")...); code != 0 {
+		t.Fatal(stderr)
+	}
+	if code, _, stderr := runCLI(append(common, "--epochs", "1")...); code != 1 || !strings.Contains(stderr, "already holds a run") {
+		t.Errorf("a second run into the same folder: exit %d, %s", code, stderr)
+	}
+	// --resume without --model takes the base model from the checkpoint.
+	code, stdout, stderr := runCLI("train", "--data", data, "--out", out, "--batch", "4", "--experts", "2",
+		"--max-length", "16", "--eval-split", "none", "--quiet", "--epochs", "2", "--resume")
+	if code != 0 || !strings.Contains(stdout, "trained 2 epochs") || !strings.Contains(stdout, "| 2 |") {
+		t.Errorf("resume: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+func TestTrainBadInputs(t *testing.T) {
+	data := writeTrainDataset(t)
+	noTrain := writeDataset(t) // only a test split
+	empty := t.TempDir()
+	broken := writeTrainDataset(t)
+	if err := os.WriteFile(filepath.Join(broken, "qrels", "train.tsv"), []byte("q1\tnope\t1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := func() string { return filepath.Join(t.TempDir(), "run") }
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--data", data}, 2, "--out is required"},
+		{[]string{"--out", out()}, 2, "give either --data"},
+		{[]string{"--data", data, "--corpus", data, "--out", out()}, 2, "give either --data"},
+		{[]string{"--corpus", data, "--out", out()}, 2, "--self-supervised"},
+		{[]string{"--data", data, "--self-supervised", "title", "--out", out()}, 2, "takes --corpus"},
+		{[]string{"--data", data, "--moe", "magic", "--out", out()}, 2, "--moe must be"},
+		{[]string{"--data", data, "--pool", "some", "--out", out()}, 2, "--pool must be"},
+		{[]string{"--data", data, "--epochs", "0", "--out", out()}, 2, "--epochs must be positive"},
+		{[]string{"--data", data, "stray", "--out", out()}, 2, "unexpected argument"},
+		{[]string{"--data", noTrain, "--out", out()}, 1, "no train split"},
+		{[]string{"--data", empty, "--out", out()}, 1, "not a BEIR dataset"},
+		{[]string{"--data", broken, "--out", out()}, 1, "nope"},
+		{[]string{"--corpus", data, "--self-supervised", "sentences", "--out", out()}, 1, "unknown mode"},
+		{[]string{"--corpus", filepath.Join(empty, "none.jsonl"), "--self-supervised", "crops", "--out", out()}, 1, "none.jsonl"},
+		{[]string{"--data", data, "--out", out(), "--resume"}, 1, "holds no checkpoint"},
+		{[]string{"--data", data, "--out", out(), "--batch", "1"}, 1, "at least 2 pairs"},
+	} {
+		args := append([]string{"train", "--model", tinyModel, "--quiet", "--epochs", "1"}, tc.args...)
+		code, _, stderr := runCLI(args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+}
