@@ -12,7 +12,7 @@ PYTHON ?= .venv/bin/python
 DEMO_QUERIES := "split a string around each comma" "read a file line by line" \
 	"decode JSON into a struct" "sort a slice of integers" "wait for all goroutines to finish"
 
-.PHONY: all build model test check demo eval bench profile reference clean
+.PHONY: all build model test check demo eval bench bench-train profile reference clean
 
 all: build model
 
@@ -61,6 +61,13 @@ bench: build model $(PYTHON)
 	$(PYTHON) tools/reference/bench_peers.py --model $(MODEL_DIR) --seq 128,512 --batch 32 --threads 2 --json >> out/bench.jsonl
 	$(PYTHON) tools/reference/bench_report.py out/bench.jsonl > results/bench.md
 	cat results/bench.md
+
+# Training throughput (one SB-MoE step, 64 pairs of 256 tokens) against PyTorch.
+bench-train: build model $(PYTHON)
+	@mkdir -p results out
+	$(PYTHON) tools/reference/bench_train_peers.py --sbmoe $(SBMOE) --model $(MODEL_DIR) --batch 64 --seq 256 --threads 2 --json > out/bench-train.jsonl
+	$(PYTHON) tools/reference/bench_report.py out/bench-train.jsonl > results/bench-train.md
+	cat results/bench-train.md
 
 # Where the encoder's time goes: a CPU profile of one forward pass per length.
 profile: model
