@@ -34,16 +34,7 @@ func LoadCorpus(path string) ([]Doc, error) {
 // required.
 func ReadCorpus(r io.Reader, name string) ([]Doc, error) {
 	var docs []Doc
-	firstLine := make(map[string]int)
-	err := readJSONL(r, name, func(lr *lineReader, rec jsonRecord) error {
-		id, err := rec.id(lr)
-		if err != nil {
-			return err
-		}
-		if prev, dup := firstLine[id]; dup {
-			return lr.errorf("field _id: duplicate id %q (first on line %d)", id, prev)
-		}
-		firstLine[id] = lr.line
+	err := readIdentified(r, name, func(lr *lineReader, rec jsonRecord, id string) error {
 		title, err := rec.str(lr, "title", rec.Title, false)
 		if err != nil {
 			return err
@@ -64,6 +55,23 @@ func ReadCorpus(r io.Reader, name string) ([]Doc, error) {
 	return docs, nil
 }
 
+// readIdentified is readJSONL for records keyed by "_id": it checks that every line has
+// a non-empty id, unique in the file, before handing the record to each.
+func readIdentified(r io.Reader, name string, each func(lr *lineReader, rec jsonRecord, id string) error) error {
+	firstLine := make(map[string]int)
+	return readJSONL(r, name, func(lr *lineReader, rec jsonRecord) error {
+		id, err := rec.id(lr)
+		if err != nil {
+			return err
+		}
+		if prev, dup := firstLine[id]; dup {
+			return lr.errorf("field _id: duplicate id %q (first on line %d)", id, prev)
+		}
+		firstLine[id] = lr.line
+		return each(lr, rec, id)
+	})
+}
+
 // LoadQueries reads a queries.jsonl (or queries.jsonl.gz) file.
 func LoadQueries(path string) ([]Query, error) {
 	f, err := openText(path)
@@ -79,16 +87,7 @@ func LoadQueries(path string) ([]Query, error) {
 // "text". At least one query is required.
 func ReadQueries(r io.Reader, name string) ([]Query, error) {
 	var queries []Query
-	firstLine := make(map[string]int)
-	err := readJSONL(r, name, func(lr *lineReader, rec jsonRecord) error {
-		id, err := rec.id(lr)
-		if err != nil {
-			return err
-		}
-		if prev, dup := firstLine[id]; dup {
-			return lr.errorf("field _id: duplicate id %q (first on line %d)", id, prev)
-		}
-		firstLine[id] = lr.line
+	err := readIdentified(r, name, func(lr *lineReader, rec jsonRecord, id string) error {
 		text, err := rec.str(lr, "text", rec.Text, true)
 		if err != nil {
 			return err
