@@ -83,7 +83,11 @@ reference: model $(PYTHON)
 	$(PYTHON) tools/reference/weights_fixtures.py
 	$(PYTHON) tools/reference/embeddings_golden.py
 	$(PYTHON) tools/reference/metrics_golden.py
-	$(PYTHON) tools/reference/reference_eval.py scifact
+	$(PYTHON) tools/reference/bert_grad_golden.py
+	$(PYTHON) tools/reference/moe_golden.py
+	$(PYTHON) tools/reference/train_golden.py
+	$(PYTHON) tools/reference/train_e2e_golden.py
+	$(PYTHON) tools/reference/reference_eval.py $(DATASETS)
 
 .venv/bin/python:
 	python3 -m venv .venv
