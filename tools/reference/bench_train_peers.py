@@ -20,7 +20,7 @@ step time counts. One JSON object on stdout with --json (the fields of
 Both peers, one after the other (never at the same time: they share the cores), from
 the repository root:
 
-    /work/pyenv/bin/python tools/reference/bench_train_peers.py --sbmoe bin/sbmoe --json
+    .venv/bin/python tools/reference/bench_train_peers.py --sbmoe bin/sbmoe --json
 
 runs `bin/sbmoe bench-train` with the same flags first, then PyTorch (build bin/sbmoe
 with `GOEXPERIMENT=simd go build -o bin/sbmoe ./tools/sbmoe`). 64 pairs of 256 tokens

@@ -15,7 +15,7 @@ Output (path relative to the repository root):
       respect to the input embeddings (word + position + token type, before the
       embedding layer norm).
 
-Run:  /work/pyenv/bin/python tools/reference/bert_grad_golden.py
+Run:  .venv/bin/python tools/reference/bert_grad_golden.py
 """
 
 import argparse

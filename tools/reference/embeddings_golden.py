@@ -11,7 +11,7 @@ Outputs (paths relative to the repository root):
                     512 and no Normalize, so the long-sequence path and the
                     un-normalised mean-pooled vector are checked too.
       Texts: a deterministic sample (seed 42) of queries and documents from
-      every collection under /work/shared/data, edge cases, and texts of at
+      every collection under ../shared/data, edge cases, and texts of at
       least 512 tokens.
 
   testdata/embeddings/tiny/
@@ -19,7 +19,7 @@ Outputs (paths relative to the repository root):
       WordPiece vocabulary, a sentence-transformers CLS-pooling config and
       golden.json with its hidden states and pooled outputs.
 
-Run:  /work/pyenv/bin/python tools/reference/embeddings_golden.py
+Run:  .venv/bin/python tools/reference/embeddings_golden.py
 """
 
 import argparse

@@ -4,7 +4,7 @@
 core/metrics checks every per-query value and mean against this file to 1e-6.
 
 Usage (from the repository root):
-    /work/pyenv/bin/python tools/reference/metrics_golden.py [--data ../shared/data]
+    .venv/bin/python tools/reference/metrics_golden.py [--data ../shared/data]
 
 Cases:
   * random-<seed>: synthetic qrels with graded relevance (0/1/2, and -1 in one

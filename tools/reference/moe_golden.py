@@ -10,7 +10,7 @@ is written here the way moe/ implements it: a straight-through scale
 
 Run from the repository root:
 
-    /work/pyenv/bin/python tools/reference/moe_golden.py
+    .venv/bin/python tools/reference/moe_golden.py
 
 Weights are drawn in float32 (torch.manual_seed(7)), then everything is computed in float64,
 so the golden values are the exact function of the float32 inputs; Go, in float32, matches

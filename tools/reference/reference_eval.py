@@ -31,7 +31,7 @@ Outputs results/reference/<name>.json (header + metrics + per-query values)
 and results/reference/<name>.run.gz (TREC run, top 100 per query; every
 metric above depends only on the first 100 ranks, so the file reproduces them).
 
-Run:  /work/pyenv/bin/python tools/reference/reference_eval.py scifact [cisi ...]
+Run:  .venv/bin/python tools/reference/reference_eval.py scifact [cisi ...]
 """
 
 import argparse

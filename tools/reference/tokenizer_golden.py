@@ -3,7 +3,7 @@
 
 Run from the repository root with the project's Python environment:
 
-    /work/pyenv/bin/python tools/reference/tokenizer_golden.py
+    .venv/bin/python tools/reference/tokenizer_golden.py
 
 It writes four files:
 

@@ -41,7 +41,7 @@ float32 rounding. Tensors are base64 of little-endian float32, row-major.
 
 Run from the repository root (about 10 s):
 
-    /work/pyenv/bin/python tools/reference/train_e2e_golden.py
+    .venv/bin/python tools/reference/train_e2e_golden.py
 """
 
 import argparse

@@ -2,7 +2,7 @@
 
 Run once from the repository root:
 
-    /work/pyenv/bin/python tools/reference/train_golden.py
+    .venv/bin/python tools/reference/train_golden.py
 
 Two kinds of case, CPU, float32, seeded (torch.manual_seed), so re-running gives the same file:
 

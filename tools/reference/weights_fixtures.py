@@ -2,7 +2,7 @@
 
 Run once from the repository root:
 
-    /work/pyenv/bin/python tools/reference/weights_fixtures.py
+    .venv/bin/python tools/reference/weights_fixtures.py
 
 It writes, under testdata/weights/:
 
