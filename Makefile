@@ -29,7 +29,7 @@ test: model
 	GOEXPERIMENT=simd $(GO) test -count=1 ./...
 	$(GO) test -count=1 ./...
 	$(GO) build -o bin/wasmexec ./tools/wasmexec
-	GOEXPERIMENT=simd GOOS=wasip1 GOARCH=wasm $(GO) test -count=1 -exec "$(CURDIR)/bin/wasmexec" ./core/kernel/ ./core/index/ ./core/metrics/
+	GOEXPERIMENT=simd GOOS=wasip1 GOARCH=wasm $(GO) test -count=1 -exec "$(CURDIR)/bin/wasmexec" ./core/kernel/ ./core/index/ ./core/metrics/ ./core/train/
 	$(GO) test -count=1 -tags purego ./core/kernel/
 
 # Static checks and every build target; fails if go.mod or go.sum are not tidy.
