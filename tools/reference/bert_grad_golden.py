@@ -29,6 +29,7 @@ import numpy as np
 import tokenizers
 import torch
 import transformers
+from refio import atomic_write  # noqa: E402  shared helpers, this folder
 
 GENERATOR = "tools/reference/bert_grad_golden.py"
 SEED = 42
@@ -53,15 +54,6 @@ def versions():
 def floats(t):
     """Base64 of the tensor's values as little-endian float32, row-major."""
     return base64.b64encode(t.detach().contiguous().numpy().astype("<f4").tobytes()).decode()
-
-
-def atomic_write(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def main(argv):

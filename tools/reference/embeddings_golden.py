@@ -37,6 +37,7 @@ import tokenizers
 import torch
 import transformers
 from sentence_transformers import SentenceTransformer
+from refio import atomic_write, read_jsonl, doc_text  # noqa: E402  shared helpers, this folder
 
 GENERATOR = "tools/reference/embeddings_golden.py"
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -66,30 +67,6 @@ EDGE_CASES = [
     ("edge/greek-cyrillic", "Αλφα βήτα γάμμα — Привет мир"),
     ("edge/arabic", "استرجاع المعلومات"),
 ]
-
-
-def atomic_write(path, data):
-    """Write bytes to path via a temp file in the same folder, fsync, rename."""
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def read_jsonl(path):
-    """Read a JSON-lines file, plain or gzipped (path.gz is tried if path is absent)."""
-    if not os.path.exists(path) and os.path.exists(path + ".gz"):
-        path += ".gz"
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def doc_text(doc):
-    """BEIR's corpus convention: (title + " " + text).strip()."""
-    return (doc.get("title", "") + " " + doc["text"]).strip()
 
 
 def versions():

@@ -51,6 +51,7 @@ import tokenizers
 import torch
 import transformers
 from sentence_transformers import SentenceTransformer
+from refio import atomic_write, read_jsonl  # noqa: E402  shared helpers, this folder
 
 GENERATOR = "tools/reference/reference_eval.py"
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -66,25 +67,6 @@ MEASURES = {
     "p@1": ("P.1", "P_1"),
 }
 MRR_DEPTH = 10
-
-
-def atomic_write(path, data):
-    """Write bytes to path via a temp file in the same folder, fsync, rename."""
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def read_jsonl(path):
-    """Read a JSON-lines file, plain or gzipped (path.gz is tried if path is absent)."""
-    if not os.path.exists(path) and os.path.exists(path + ".gz"):
-        path += ".gz"
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def read_qrels(path):

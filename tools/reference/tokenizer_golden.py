@@ -27,29 +27,18 @@ import json
 import os
 import random
 import sys
-import tempfile
 
 import tokenizers
 from tokenizers import Tokenizer
 from tokenizers.normalizers import NFD, BertNormalizer
 from tokenizers.pre_tokenizers import BertPreTokenizer
+from refio import atomic_write, read_jsonl  # noqa: E402  shared helpers, this folder
 
 SEED = 42
 MODEL = "models/all-MiniLM-L6-v2/tokenizer.json"
 DATA = "../shared/data"
 COLLECTIONS = ["scifact", "cisi", "medline", "cacm", "npl", "lisa", "adi"]
 TRUNCATE_AT = 512
-
-
-def atomic_write(path, data):
-    d = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def gz(text):
@@ -172,12 +161,6 @@ def write_codepoints(p):
 
 
 # ---------------------------------------------------------------- golden strings
-
-
-def read_jsonl(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def corpus_path(name):

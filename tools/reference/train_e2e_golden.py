@@ -60,6 +60,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from moe_golden import SBMoE  # noqa: E402  the authors' block, shared with the head's golden file
+from refio import atomic_write  # noqa: E402  shared helpers, this folder
 
 GENERATOR = "tools/reference/train_e2e_golden.py"
 TAU = 0.05
@@ -113,15 +114,6 @@ def versions():
 def floats(t):
     """Base64 of the tensor's values as little-endian float32, row-major."""
     return base64.b64encode(t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()).decode()
-
-
-def atomic_write(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def write_json_gz(path, obj):
