@@ -1,10 +1,6 @@
 package moe
 
 import (
-	"compress/gzip"
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sbmoe/sbmoe/core/bert"
+	goldenfile "github.com/sbmoe/sbmoe/core/golden"
 	"github.com/sbmoe/sbmoe/core/train"
 )
 
@@ -88,9 +85,9 @@ const (
 // losses.
 func TestTrainGoldenTiny(t *testing.T) {
 	var gold e2eTiny
-	readGzipJSON(t, filepath.Join(e2eDir, "tiny.json.gz"), &gold)
+	goldenfile.ReadJSON(t, filepath.Join(e2eDir, "tiny.json.gz"), &gold)
 	t.Logf("golden file by %v, %v", gold.Header["generator"], gold.Header["versions"])
-	noiseQ, noiseD := decodeF32(t, gold.NoiseQueries), decodeF32(t, gold.NoiseDocuments)
+	noiseQ, noiseD := goldenfile.Float32s(t, gold.NoiseQueries), goldenfile.Float32s(t, gold.NoiseDocuments)
 	for _, c := range gold.Cases {
 		t.Run(c.Name, func(t *testing.T) {
 			if len(c.Losses) != gold.Steps || (c.Name == "moe" && len(c.Experts) != gold.Steps) {
@@ -159,8 +156,8 @@ func TestTrainGoldenTiny(t *testing.T) {
 				}
 				m.Backward(acts, rowsOf(dh, h), grads)
 				if step == 0 {
-					compareRel(t, "pooled", pooled, decodeF32(t, c.Pooled), e2eGradTol, 0)
-					compareRel(t, "out", out, decodeF32(t, c.Out), e2eGradTol, 0)
+					compareRel(t, "pooled", pooled, goldenfile.Float32s(t, c.Pooled), e2eGradTol, 0)
+					compareRel(t, "out", out, goldenfile.Float32s(t, c.Out), e2eGradTol, 0)
 					compareGrads(t, c.Grads, append(m.Params(grads), blockParams(blk)...), e2eGradTol, true)
 				}
 				if blk != nil {
@@ -200,7 +197,7 @@ func TestTrainStepMiniLM(t *testing.T) {
 		t.Skipf("default model absent (%v): `make model` fetches it", err)
 	}
 	var gold e2eMiniLM
-	readGzipJSON(t, filepath.Join(e2eDir, "minilm.json.gz"), &gold)
+	goldenfile.ReadJSON(t, filepath.Join(e2eDir, "minilm.json.gz"), &gold)
 	t.Logf("golden file by %v, %v", gold.Header["generator"], gold.Header["versions"])
 	m, err := bert.Load(dir)
 	if err != nil {
@@ -233,7 +230,7 @@ func TestTrainStepMiniLM(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkLoss(t, "loss", stats.Loss, gold.Loss, e2eLossTol)
-	compareRel(t, "pooled", pooled, decodeF32(t, gold.Pooled), e2eGradTol, 0)
+	compareRel(t, "pooled", pooled, goldenfile.Float32s(t, gold.Pooled), e2eGradTol, 0)
 	loss.Backward(dpooled[:b*h], dpooled[b*h:])
 	m.Backward(acts, rowsOf(dpooled, h), grads)
 	compareGrads(t, gold.Grads, params, e2eMiniLMGradTol, false)
@@ -307,7 +304,7 @@ func compareGrads(t *testing.T, golden []e2eGrad, params []*train.Param, rtol fl
 	want := make([][]float32, len(golden))
 	var largest float64
 	for i, g := range golden {
-		want[i] = decodeF32(t, g.Grad)
+		want[i] = goldenfile.Float32s(t, g.Grad)
 		for _, v := range want[i] {
 			largest = max(largest, math.Abs(float64(v)))
 		}
@@ -375,34 +372,4 @@ func checkLoss(t *testing.T, name string, got, want, rtol float64) {
 	if !(d <= rtol) {
 		t.Errorf("%s %.7g, PyTorch %.7g (relative diff %.1e > %.0e)", name, got, want, d, rtol)
 	}
-}
-
-func readGzipJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if err := json.NewDecoder(zr).Decode(v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
-
-// decodeF32 reads base64 of little-endian float32.
-func decodeF32(t *testing.T, s string) []float32 {
-	t.Helper()
-	raw, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := make([]float32, len(raw)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return v
 }

@@ -1,15 +1,13 @@
 package bert
 
 import (
-	"compress/gzip"
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/sbmoe/sbmoe/core/golden"
 )
 
 // repoRoot is the module root, two folders above this package.
@@ -47,37 +45,6 @@ type goldenEmbeddings struct {
 	} `json:"sets"`
 }
 
-func readGoldenEmbeddings(t *testing.T, path string) goldenEmbeddings {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g goldenEmbeddings
-	if err := json.NewDecoder(zr).Decode(&g); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return g
-}
-
-func decodeFloats(t *testing.T, s string) []float32 {
-	t.Helper()
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := make([]float32, len(b)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return v
-}
-
 func cosine(a, b []float32) float64 {
 	var ab, aa, bb float64
 	for i := range a {
@@ -95,7 +62,8 @@ func cosine(a, b []float32) float64 {
 // identical token ids and cosine ≥ 0.9999, reporting the largest absolute difference.
 func TestGoldenEmbeddings(t *testing.T) {
 	m := loadDefaultModel(t)
-	g := readGoldenEmbeddings(t, filepath.Join(repoRoot, "testdata", "embeddings", "golden.json.gz"))
+	var g goldenEmbeddings
+	golden.ReadJSON(t, filepath.Join(repoRoot, "testdata", "embeddings", "golden.json.gz"), &g)
 	for _, set := range g.Sets {
 		t.Run(set.Name, func(t *testing.T) {
 			mm := *m
@@ -113,7 +81,7 @@ func TestGoldenEmbeddings(t *testing.T) {
 					t.Errorf("%s: token ids differ from the golden file", r.Source)
 				}
 				longest = max(longest, len(ids))
-				want := decodeFloats(t, r.Embedding)
+				want := golden.Float32s(t, r.Embedding)
 				c := cosine(vecs[i], want)
 				if c < 0.9999 {
 					t.Errorf("%s (%d tokens): cosine %.6f < 0.9999", r.Source, len(ids), c)

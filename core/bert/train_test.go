@@ -1,16 +1,15 @@
 package bert
 
 import (
-	"compress/gzip"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sbmoe/sbmoe/core/golden"
 )
 
 func loadTiny(t *testing.T) *Model {
@@ -125,25 +124,14 @@ type goldenGrads struct {
 // mean-pooled, on a padded batch of three texts: each entry within 1e-5 + 1e-4·(the
 // tensor's largest gradient).
 func TestGoldenGradients(t *testing.T) {
-	f, err := os.Open(filepath.Join(repoRoot, "testdata", "bertgrad", "golden.json.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var gold goldenGrads
-	if err := json.NewDecoder(zr).Decode(&gold); err != nil {
-		t.Fatal(err)
-	}
+	golden.ReadJSON(t, filepath.Join(repoRoot, "testdata", "bertgrad", "golden.json.gz"), &gold)
 	t.Logf("golden file by %v, %v", gold.Header["generator"], gold.Header["versions"])
 	m := loadTiny(t)
 	m.Config.Pooling, m.Config.Normalize = PoolMean, false
 	h := m.Config.HiddenSize
 	a := m.ForwardTrain(gold.TokenIDs, nil)
-	r := decodeFloats(t, gold.R)
+	r := golden.Float32s(t, gold.R)
 	loss := pooledLoss(a.Pooled(), r)
 	if d := math.Abs(loss - gold.Loss); d > 1e-4*math.Abs(gold.Loss) {
 		t.Errorf("loss %.7g, PyTorch %.7g", loss, gold.Loss)
@@ -173,7 +161,7 @@ func TestGoldenGradients(t *testing.T) {
 		}
 		t.Logf("%-50s largest difference %.2g (largest |value| %.3g)", name, worst, scale)
 	}
-	compare("pooled", slices.Concat(a.Pooled()...), decodeFloats(t, gold.Pooled))
+	compare("pooled", slices.Concat(a.Pooled()...), golden.Float32s(t, gold.Pooled))
 
 	g := m.NewGrads()
 	m.Backward(a, vecs(r, h), g)
@@ -185,11 +173,11 @@ func TestGoldenGradients(t *testing.T) {
 		if i >= len(params) || params[i].Name != want.Name || !slices.Equal(params[i].Shape, want.Shape) {
 			t.Fatalf("parameter %d is not %s %v as in PyTorch", i, want.Name, want.Shape)
 		}
-		compare(want.Name, params[i].Grad, decodeFloats(t, want.Grad))
+		compare(want.Name, params[i].Grad, golden.Float32s(t, want.Grad))
 	}
 	// The embeddings' backward leaves the gradient of the summed input embeddings in
 	// its scratch, a.dy.
-	compare("input embeddings", a.dy, decodeFloats(t, gold.InputEmbeddingsGrad))
+	compare("input embeddings", a.dy, golden.Float32s(t, gold.InputEmbeddingsGrad))
 }
 
 // TestForwardTrainMatchesForward checks that the training forward computes exactly

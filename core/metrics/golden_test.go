@@ -1,15 +1,13 @@
 package metrics
 
 import (
-	"compress/gzip"
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/sbmoe/sbmoe/core/beir"
+	goldenfile "github.com/sbmoe/sbmoe/core/golden"
 )
 
 // golden is testdata/metrics/golden.json.gz, written by
@@ -31,19 +29,8 @@ const goldenTolerance = 1e-6
 
 func readGolden(t *testing.T) golden {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "testdata", "metrics", "golden.json.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var g golden
-	if err := json.NewDecoder(zr).Decode(&g); err != nil {
-		t.Fatalf("decode golden: %v", err)
-	}
+	goldenfile.ReadJSON(t, filepath.Join("..", "..", "testdata", "metrics", "golden.json.gz"), &g)
 	if len(g.Cases) == 0 || len(g.Measures) == 0 {
 		t.Fatal("golden file has no cases or no measures")
 	}
