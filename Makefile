@@ -12,7 +12,7 @@ PYTHON ?= .venv/bin/python
 DEMO_QUERIES := "split a string around each comma" "read a file line by line" \
 	"decode JSON into a struct" "sort a slice of integers" "wait for all goroutines to finish"
 
-.PHONY: all build model test check demo eval bench bench-train profile reference clean
+.PHONY: all build model test check demo eval experiment bench bench-train profile reference clean
 
 all: build model
 
@@ -54,6 +54,13 @@ eval: build model
 	@mkdir -p results
 	$(SBMOE) eval --out results/zero-shot.json $(addprefix $(DATA)/,$(DATASETS)) | tee results/zero-shot.md
 
+# The SB-MoE experiment: baseline, paper and learned router, 3 seeds, every collection;
+# writes results/experiment/{report.md,results.json,experts.png}. Runs are kept under
+# runs/experiment, so an interrupted experiment continues where it stopped. About two
+# hours on 2 cores, most of it the full fine-tuning of SciFact.
+experiment: build model
+	$(SBMOE) experiment --data $(DATA) --out runs/experiment --report results/experiment
+
 # Encoder throughput against PyTorch and ONNX Runtime, same machine, same run.
 bench: build model $(PYTHON)
 	@mkdir -p results out
@@ -87,6 +94,7 @@ reference: model $(PYTHON)
 	$(PYTHON) tools/reference/moe_golden.py
 	$(PYTHON) tools/reference/train_golden.py
 	$(PYTHON) tools/reference/train_e2e_golden.py
+	$(PYTHON) tools/reference/stats_golden.py
 	$(PYTHON) tools/reference/reference_eval.py $(DATASETS)
 
 .venv/bin/python:

@@ -73,6 +73,16 @@ func (ix *Index) Kind() Kind { return ix.kind }
 // ID returns the id of vector i, 0 <= i < Len().
 func (ix *Index) ID(i int) string { return ix.ids[i] }
 
+// Vector returns vector i of a Float32 index, 0 <= i < Len(), as a slice of the
+// index's own storage: do not modify it. It panics on an Int8 index, whose vectors
+// are no longer the ones added.
+func (ix *Index) Vector(i int) []float32 {
+	if ix.kind != Float32 {
+		panic("index: Vector of a " + ix.kind.String() + " index")
+	}
+	return ix.f32[i*ix.dim : (i+1)*ix.dim : (i+1)*ix.dim]
+}
+
 // Add appends vec under id. The index keeps its own copy (quantised for Int8).
 // It fails if vec has the wrong length or a NaN or infinite element, or if id
 // is already present, empty, longer than 65536 bytes or not valid UTF-8 (what

@@ -328,3 +328,21 @@ func TestDotInt8(t *testing.T) {
 		}
 	}
 }
+
+func TestVector(t *testing.T) {
+	ix := New(3, Float32)
+	for i, v := range [][]float32{{1, 2, 3}, {4, 5, 6}} {
+		if err := ix.Add(string(rune('a'+i)), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := ix.Vector(1); len(got) != 3 || got[0] != 4 || got[2] != 6 || cap(got) != 3 {
+		t.Errorf("Vector(1) = %v (cap %d)", got, cap(got))
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Vector of an int8 index did not panic")
+		}
+	}()
+	ix.Quantized().Vector(0)
+}

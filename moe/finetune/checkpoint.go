@@ -233,8 +233,10 @@ func (t *trainer) export() (*Result, error) {
 		}
 		res.Epoch = t.st.Best.Epoch
 	}
-	if err := writeEncoder(filepath.Join(t.cfg.Out, EncoderDir), res.Model, t.base); err != nil {
-		return nil, err
+	if !t.cfg.HeadOnly {
+		if err := writeEncoder(filepath.Join(t.cfg.Out, EncoderDir), res.Model, t.base); err != nil {
+			return nil, err
+		}
 	}
 	if res.Block != nil {
 		if err := saveBlock(filepath.Join(t.cfg.Out, BlockDir), res.Block); err != nil {

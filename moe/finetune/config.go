@@ -45,6 +45,11 @@ type Config struct {
 
 	// FreezeEncoder trains the block alone on pooled vectors computed once.
 	FreezeEncoder bool
+	// Vectors, with FreezeEncoder, are those pooled vectors, computed by the caller
+	// (an experiment that trains many heads on one dataset encodes it once).
+	Vectors *Vectors
+	// HeadOnly, with FreezeEncoder, exports the head alone, not the unchanged encoder.
+	HeadOnly bool
 	Threads       int // encoder goroutines; 0 = the model's default
 
 	ValFraction     float64 // held-out share of the training queries; 0 = 0.05, negative = none
@@ -133,6 +138,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("config: maximum lengths %d (queries) and %d (documents) must leave room for [CLS], [SEP] and a token", c.MaxQueryLen, c.MaxDocLen)
 	case c.Router != RouterNone && c.Router != RouterPaper && c.Router != RouterLearned:
 		return c, fmt.Errorf("config: router %q: want %s, %s or %s", c.Router, RouterNone, RouterPaper, RouterLearned)
+	case (c.Vectors != nil || c.HeadOnly) && !c.FreezeEncoder:
+		return c, errors.New("config: precomputed vectors and a head-only export need a frozen encoder")
 	case c.Router == RouterNone && c.FreezeEncoder:
 		return c, errors.New("config: a frozen encoder without a block leaves nothing to train")
 	case c.Keep != KeepLast && c.Keep != KeepBest:
@@ -145,6 +152,13 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("config: checkpoint interval %d must not be negative", c.CheckpointEvery)
 	}
 	return c, nil
+}
+
+// Vectors are pooled encoder vectors of training data: Queries[i] is the vector of
+// Pairs.Examples[i].Query and Docs[j] that of Pairs.Docs[j]. Docs entries that no
+// example names as a positive may be nil.
+type Vectors struct {
+	Queries, Docs [][]float32
 }
 
 func positive(x float64) bool { return x > 0 && !math.IsInf(x, 0) }

@@ -13,12 +13,18 @@ const blockRows = 256
 // load counts the texts whose most probable expert is each of the block's experts
 // (nil without a block).
 func Embed(m *bert.Model, block *moe.Block, texts []string, opt bert.EncodeOptions) (vecs [][]float32, load []int) {
-	vecs = m.Encode(texts, opt)
+	return ApplyBlock(block, m.Encode(texts, opt))
+}
+
+// ApplyBlock passes pooled vectors through block in Eval mode, in place, and counts
+// the vectors whose most probable expert is each of the block's experts. A nil block
+// leaves vecs as they are and returns a nil load.
+func ApplyBlock(block *moe.Block, vecs [][]float32) ([][]float32, []int) {
 	if block == nil {
 		return vecs, nil
 	}
-	h := m.Config.HiddenSize
-	load = make([]int, block.Config().Experts)
+	h := block.Config().Hidden
+	load := make([]int, block.Config().Experts)
 	in, out := make([]float32, blockRows*h), make([]float32, blockRows*h)
 	for lo := 0; lo < len(vecs); lo += blockRows {
 		rows := min(blockRows, len(vecs)-lo)

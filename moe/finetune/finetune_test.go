@@ -304,6 +304,15 @@ func TestBadRuns(t *testing.T) {
 		{"router", func(c *Config) { c.Router = "magic" }, ok, `router "magic"`},
 		{"frozen without block", func(c *Config) { c.Router, c.FreezeEncoder = RouterNone, true }, ok, "nothing to train"},
 		{"keep", func(c *Config) { c.Keep = "first" }, ok, `keep "first"`},
+		{"vectors unfrozen", func(c *Config) { c.Vectors = &Vectors{} }, ok, "need a frozen encoder"},
+		{"vectors short", func(c *Config) { c.FreezeEncoder, c.Vectors = true, &Vectors{} }, ok, "0 queries and 0 documents for 20 examples"},
+		{"vectors width", func(c *Config) {
+			v := &Vectors{Queries: make([][]float32, 20), Docs: make([][]float32, 20)}
+			for i := range 20 {
+				v.Queries[i], v.Docs[i] = make([]float32, 3), make([]float32, 3)
+			}
+			c.FreezeEncoder, c.Vectors = true, v
+		}, ok, `query "q0" has 3 dimensions, the model 32`},
 		{"negative lr", func(c *Config) { c.HeadLR = -1 }, ok, "learning rates"},
 		{"missing model", func(c *Config) { c.BaseModel = "no/such/model" }, ok, "no/such/model"},
 		{"resume nothing", func(c *Config) { c.Resume = true }, ok, "holds no checkpoint"},
@@ -337,5 +346,41 @@ func TestBadRuns(t *testing.T) {
 	cfg.Resume, cfg.BatchSize = true, 4
 	if _, err := Train(cfg, ok); err == nil || !strings.Contains(err.Error(), "run settings") {
 		t.Errorf("resume with another batch size: %v", err)
+	}
+}
+
+// TestPrecomputedVectors: a head trained on the caller's vectors is the head trained on
+// vectors the trainer encodes itself, and HeadOnly leaves the encoder out of the export.
+func TestPrecomputedVectors(t *testing.T) {
+	data := toyPairs(24)
+	cfg := toyConfig(t)
+	cfg.FreezeEncoder = true
+	own, err := Train(cfg, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := bert.Load(tinyModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries := make([]string, len(data.Examples))
+	for i, ex := range data.Examples {
+		queries[i] = ex.Query
+	}
+	v := &Vectors{
+		Queries: m.Encode(queries, bert.EncodeOptions{MaxLength: cfg.MaxQueryLen}),
+		Docs:    m.Encode(data.Docs, bert.EncodeOptions{MaxLength: cfg.MaxDocLen}),
+	}
+	cfg.Out, cfg.Vectors, cfg.HeadOnly = t.TempDir(), v, true
+	given, err := Train(cfg, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameWeights(t, weightsOf(own), weightsOf(given))
+	if _, err := os.Stat(filepath.Join(cfg.Out, EncoderDir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("HeadOnly run exported %s (%v)", EncoderDir, err)
+	}
+	if _, err := moe.Load(filepath.Join(cfg.Out, BlockDir)); err != nil {
+		t.Errorf("HeadOnly run's head: %v", err)
 	}
 }

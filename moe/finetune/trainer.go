@@ -166,8 +166,35 @@ func (t *trainer) setup() error {
 	if t.loss, err = train.NewInfoNCE(cfg.Temperature); err != nil {
 		return err
 	}
-	if cfg.FreezeEncoder {
+	switch {
+	case cfg.Vectors != nil:
+		return t.useVectors(cfg.Vectors)
+	case cfg.FreezeEncoder:
 		t.cacheVectors()
+	}
+	return nil
+}
+
+// useVectors takes the caller's pooled vectors in place of encoding the texts.
+func (t *trainer) useVectors(v *Vectors) error {
+	h := t.model.Config.HiddenSize
+	if len(v.Queries) != len(t.data.Examples) || len(v.Docs) != len(t.data.Docs) {
+		return fmt.Errorf("vectors: %d queries and %d documents for %d examples and %d documents",
+			len(v.Queries), len(v.Docs), len(t.data.Examples), len(t.data.Docs))
+	}
+	t.qCache = make(map[int][]float32, len(v.Queries))
+	t.dCache = map[int][]float32{}
+	for i, ex := range t.data.Examples {
+		if len(v.Queries[i]) != h {
+			return fmt.Errorf("vectors: query %q has %d dimensions, the model %d", ex.ID, len(v.Queries[i]), h)
+		}
+		t.qCache[i] = v.Queries[i]
+		for _, d := range ex.Positives {
+			if len(v.Docs[d]) != h {
+				return fmt.Errorf("vectors: document %d, a positive of %q, has %d dimensions, the model %d", d, ex.ID, len(v.Docs[d]), h)
+			}
+			t.dCache[d] = v.Docs[d]
+		}
 	}
 	return nil
 }

@@ -22,8 +22,20 @@ import (
 	"github.com/sbmoe/sbmoe/moe/finetune"
 )
 
-// trainEvalFile is the final evaluation's report inside --out, as sbmoe eval writes it.
-const trainEvalFile = "eval.json"
+// Inside --out: the final evaluation's report, as sbmoe eval writes it, and the folder
+// with the evaluation's pre-head vectors (corpus.idx, queries.idx) and its run.trec.
+const (
+	trainEvalFile   = "eval.json"
+	trainVectorsDir = "eval"
+)
+
+// trainEval is eval.json: sbmoe eval's report, the training time and the expert loads.
+type trainEval struct {
+	evalReport
+	TrainSeconds float64 `json:"train_seconds"`
+	DocLoad      []int   `json:"expert_load_documents,omitempty"`
+	QueryLoad    []int   `json:"expert_load_queries,omitempty"`
+}
 
 func runTrain(args []string, stdout, stderr io.Writer) int {
 	d := finetune.Defaults()
@@ -68,10 +80,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args, stdout); !ok {
 		return code
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "sbmoe train: "+format+" (see sbmoe help train)\n", a...)
-		return 2
-	}
+	usageErr := usageError(stderr, "train")
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
@@ -125,7 +134,8 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		}
 		return fail(stderr, "train", err)
 	}
-	printHistory(stdout, res, *router, time.Since(start))
+	took := time.Since(start)
+	printHistory(stdout, res, *router, took)
 	fmt.Fprintf(stdout, "model written to %s", filepath.Join(*out, finetune.EncoderDir))
 	if res.Block != nil {
 		fmt.Fprintf(stdout, " and %s", filepath.Join(*out, finetune.BlockDir))
@@ -146,7 +156,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if *threads > 0 {
 		res.Model.Threads = *threads
 	}
-	return evalTrained(stdout, stderr, res, evalDir, *evalSplit, *out, *quiet)
+	return evalTrained(stdout, stderr, res, evalDir, *evalSplit, *out, took.Seconds(), *quiet)
 }
 
 // trainingPairs loads the training data and returns the folder to evaluate on, if any.
@@ -240,7 +250,7 @@ func printHistory(w io.Writer, res *finetune.Result, router string, took time.Du
 // judged query encoded, passed through the head, ranked by exact dot product — and
 // reports the share of documents and queries each expert receives. Texts are
 // lower-cased, as in training.
-func evalTrained(stdout, stderr io.Writer, res *finetune.Result, dir, split, out string, quiet bool) int {
+func evalTrained(stdout, stderr io.Writer, res *finetune.Result, dir, split, out string, trainSeconds float64, quiet bool) int {
 	start := time.Now()
 	ds, err := beir.Load(dir, split)
 	if err != nil {
@@ -256,23 +266,37 @@ func evalTrained(stdout, stderr io.Writer, res *finetune.Result, dir, split, out
 		qTexts[i] = strings.ToLower(q.Text)
 	}
 	opt := bert.EncodeOptions{Progress: newProgress(stderr, len(docTexts), "evaluate "+ds.Name, quiet)}
-	dvecs, docLoad := finetune.Embed(res.Model, res.Block, docTexts, opt)
-	qvecs, queryLoad := finetune.Embed(res.Model, res.Block, qTexts, bert.EncodeOptions{})
-	ix := index.New(res.Model.Config.HiddenSize, index.Float32)
+	dim := res.Model.Config.HiddenSize
+	docIDs := make([]string, len(ds.Corpus))
 	for i, doc := range ds.Corpus {
-		if err := ix.Add(doc.ID, dvecs[i]); err != nil {
-			return fail(stderr, "train", fmt.Errorf("%s: corpus document %d: %w", dir, i+1, err))
+		docIDs[i] = doc.ID
+	}
+	qIDs := make([]string, len(queries))
+	for i, q := range queries {
+		qIDs[i] = q.ID
+	}
+	// The encoder's own vectors are kept, so that the run can be scored again with
+	// another pool or head without encoding the corpus again (sbmoe experiment does).
+	raw, err := vectorIndex(dim, docIDs, res.Model.Encode(docTexts, opt))
+	if err != nil {
+		return fail(stderr, "train", fmt.Errorf("%s: corpus: %w", dir, err))
+	}
+	rawQ, err := vectorIndex(dim, qIDs, res.Model.Encode(qTexts, bert.EncodeOptions{}))
+	if err != nil {
+		return fail(stderr, "train", fmt.Errorf("%s: queries: %w", dir, err))
+	}
+	for path, ix := range map[string]*index.Index{filepath.Join(out, trainVectorsDir, "corpus.idx"): raw,
+		filepath.Join(out, trainVectorsDir, "queries.idx"): rawQ} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fail(stderr, "train", err)
+		}
+		if err := ix.WriteFile(path); err != nil {
+			return fail(stderr, "train", err)
 		}
 	}
-	const depth = 1000
-	hits := ix.SearchBatch(qvecs, depth, 0)
-	run := metrics.Run{}
-	for i, q := range queries {
-		ranked := make(map[string]float64, len(hits[i]))
-		for _, h := range hits[i] {
-			ranked[h.ID] = float64(h.Score)
-		}
-		run[q.ID] = ranked
+	run, docLoad, queryLoad, err := headRun(raw, rawQ, res.Block, 1000)
+	if err != nil {
+		return fail(stderr, "train", fmt.Errorf("%s: %w", dir, err))
 	}
 	measures := make([]string, len(evalMeasures))
 	for i, name := range evalMeasures {
@@ -287,18 +311,18 @@ func evalTrained(stdout, stderr io.Writer, res *finetune.Result, dir, split, out
 		named[name] = mean[measures[i]]
 	}
 	rep := evalReport{Model: filepath.Join(out, finetune.EncoderDir), Kernels: kernelImpl(), Datasets: []evalDataset{{
-		Name: ds.Name, Split: split, Docs: len(ds.Corpus), Queries: len(queries), Index: ix.Kind().String(),
+		Name: ds.Name, Split: split, Docs: len(ds.Corpus), Queries: len(queries), Index: index.Float32.String(),
 		Metrics: named, Seconds: time.Since(start).Seconds()}}}
 	printEvalTable(stdout, rep)
 	if res.Block != nil {
 		fmt.Fprintf(stdout, "expert load (%s, pool %s): documents %s; queries %s\n", ds.Name, res.Block.Config().Pool,
 			shares(docLoad), shares(queryLoad))
 	}
-	report := struct {
-		evalReport
-		DocLoad   []int `json:"expert_load_documents,omitempty"`
-		QueryLoad []int `json:"expert_load_queries,omitempty"`
-	}{rep, docLoad, queryLoad}
+	report := trainEval{rep, trainSeconds, docLoad, queryLoad}
+	runPath := filepath.Join(out, trainVectorsDir, "run.trec")
+	if err := atomicfile.Write(runPath, func(w io.Writer) error { return metrics.WriteTREC(w, run, "sbmoe", 1000) }); err != nil {
+		return fail(stderr, "train", fmt.Errorf("write %s: %w", runPath, err))
+	}
 	path := filepath.Join(out, trainEvalFile)
 	if err := atomicfile.Write(path, func(w io.Writer) error { return writeJSON(w, report) }); err != nil {
 		return fail(stderr, "train", fmt.Errorf("write %s: %w", path, err))
@@ -317,4 +341,46 @@ func shares(counts []int) string {
 		parts[i] = fmt.Sprintf("%d: %.1f%%", i, 100*float64(c)/float64(max(total, 1)))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// vectorIndex puts vecs under ids into a float32 index.
+func vectorIndex(dim int, ids []string, vecs [][]float32) (*index.Index, error) {
+	ix := index.New(dim, index.Float32)
+	for i, id := range ids {
+		if err := ix.Add(id, vecs[i]); err != nil {
+			return nil, fmt.Errorf("vector %d (%s): %w", i+1, id, err)
+		}
+	}
+	return ix, nil
+}
+
+// headRun passes the pre-head vectors of the corpus and the queries through block (in
+// Eval mode, nil for none) and ranks the top depth documents of every query by exact
+// dot product. It returns the run and the documents and queries per expert.
+func headRun(corpus, queries *index.Index, block *moe.Block, depth int) (run metrics.Run, docLoad, queryLoad []int, err error) {
+	rows := func(ix *index.Index) [][]float32 {
+		vs := make([][]float32, ix.Len())
+		for i := range vs {
+			vs[i] = slices.Clone(ix.Vector(i))
+		}
+		return vs
+	}
+	dvecs, docLoad := finetune.ApplyBlock(block, rows(corpus))
+	qvecs, queryLoad := finetune.ApplyBlock(block, rows(queries))
+	ix := index.New(corpus.Dim(), index.Float32)
+	for i, v := range dvecs {
+		if err := ix.Add(corpus.ID(i), v); err != nil {
+			return nil, nil, nil, fmt.Errorf("corpus document %s after the head: %w", corpus.ID(i), err)
+		}
+	}
+	hits := ix.SearchBatch(qvecs, depth, 0)
+	run = make(metrics.Run, len(hits))
+	for i, hs := range hits {
+		ranked := make(map[string]float64, len(hs))
+		for _, h := range hs {
+			ranked[h.ID] = float64(h.Score)
+		}
+		run[queries.ID(i)] = ranked
+	}
+	return run, docLoad, queryLoad, nil
 }

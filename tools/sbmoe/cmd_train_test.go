@@ -16,6 +16,15 @@ import (
 // one query each, half judged for training and half for testing.
 func writeTrainDataset(t *testing.T) string {
 	t.Helper()
+	dir := t.TempDir()
+	writeToyDataset(t, dir, true)
+	return dir
+}
+
+// writeToyDataset writes writeTrainDataset's collection into dir, without its train
+// split unless withTrain.
+func writeToyDataset(t *testing.T, dir string, withTrain bool) {
+	t.Helper()
 	words := strings.Fields("with that from were this they which have first also their been when after there into " +
 		"time would what about said over then other more like")
 	var corpus, queries, trainQrels, testQrels strings.Builder
@@ -31,9 +40,11 @@ func writeTrainDataset(t *testing.T) string {
 		}
 		fmt.Fprintf(qrels, "q%d\td%d\t1\n", i, i)
 	}
-	dir := t.TempDir()
-	for name, body := range map[string]string{"corpus.jsonl": corpus.String(), "queries.jsonl": queries.String(),
-		"qrels/train.tsv": trainQrels.String(), "qrels/test.tsv": testQrels.String()} {
+	files := map[string]string{"corpus.jsonl": corpus.String(), "queries.jsonl": queries.String(), "qrels/test.tsv": testQrels.String()}
+	if withTrain {
+		files["qrels/train.tsv"] = trainQrels.String()
+	}
+	for name, body := range files {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -42,7 +53,6 @@ func writeTrainDataset(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	return dir
 }
 
 func TestTrainEndToEnd(t *testing.T) {

@@ -37,3 +37,12 @@ func parse(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
 	}
 	return 0, true
 }
+
+// usageError returns a command's reporter of bad flags: it prints the message with a
+// pointer to the command's help and returns exit code 2.
+func usageError(stderr io.Writer, cmd string) func(format string, a ...any) int {
+	return func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "sbmoe "+cmd+": "+format+" (see sbmoe help "+cmd+")\n", a...)
+		return 2
+	}
+}

@@ -32,6 +32,7 @@ func commands() []command {
 		{"bench", "measure encoder throughput (documents per second)", runBench},
 		{"bench-train", "measure training throughput (query–document pairs per second)", runBenchTrain},
 		{"train", "fine-tune the encoder with an SB-MoE head (or the head alone) and evaluate it", runTrain},
+		{"experiment", "run the SB-MoE experiment (baseline vs paper vs learned router, seeds, tests) and write its report", runExperiment},
 	}
 }
 

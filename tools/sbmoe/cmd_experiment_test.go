@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sbmoe/sbmoe/core/beir"
+)
+
+// TestExperimentEndToEnd runs the whole experiment on toy collections with the tiny
+// model: a supervised "scifact" and a label-free "adi", two seeds, 3 and 6 experts.
+// A second run finds every result in place and trains nothing.
+func TestExperimentEndToEnd(t *testing.T) {
+	data := t.TempDir()
+	writeToyDataset(t, filepath.Join(data, "scifact"), true)
+	writeToyDataset(t, filepath.Join(data, "adi"), false)
+	out, report := filepath.Join(t.TempDir(), "runs"), filepath.Join(t.TempDir(), "report")
+	args := []string{"experiment", "--data", data, "--model", tinyModel, "--out", out, "--report", report,
+		"--datasets", "scifact,adi", "--seeds", "1,2", "--experts", "3,6", "--sweep", "scifact",
+		"--full-epochs", "1", "--head-epochs", "2", "--threads", "1", "--quiet"}
+	code, stdout, stderr := runCLI(args...)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	for _, want := range []string{"full fine-tuning scifact", "head scifact: learned, 3 experts, seed 2", "head adi: paper, 6 experts"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "head adi: paper, 3 experts") {
+		t.Error("adi, outside --sweep, trained 3 experts")
+	}
+	md, err := os.ReadFile(filepath.Join(report, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Answers", "## 1. SciFact, full fine-tuning", "fine-tuned baseline (no block)",
+		"scifact (12 unseen)", "## 2. Frozen encoder", "| adi | learned router, ALL | 2 |", "## 3. Number of experts",
+		"## 4. Routing", "## Method"} {
+		if !bytes.Contains(md, []byte(want)) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
+		}
+	}
+	var rep expReport
+	raw, err := os.ReadFile(filepath.Join(report, "results.json"))
+	if err == nil {
+		err = json.Unmarshal(raw, &rep)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// scifact: (zero-shot vs baseline, baseline, 4 full) + (zero-shot, 2 counts × 4 heads), for all queries
+	// and the unseen ones; adi: zero-shot + 4 heads.
+	if want := 2*(6+9) + 5; len(rep.Configs) != want {
+		t.Errorf("%d configurations, want %d", len(rep.Configs), want)
+	}
+	for _, c := range rep.Configs {
+		if c.Mode != "zero-shot" && c.Seeds != 2 {
+			t.Errorf("%+v: %d seeds, want 2", c, c.Seeds)
+		}
+		if c.Mode == "head" && (c.Test == nil || c.Test.Baseline != "zero-shot" || c.Test.NDCGP <= 0 || c.Test.NDCGP > 1) {
+			t.Errorf("%s %s %d %s: test %+v", c.Set, c.Router, c.Experts, c.Pool, c.Test)
+		}
+		if c.Mode == "head" && c.Router != "none" && (len(c.DocLoad) != c.Experts || c.Rerouted < 0 || c.Rerouted > 1) {
+			t.Errorf("%s %s %d: document shares %v, rerouted %g", c.Set, c.Router, c.Experts, c.DocLoad, c.Rerouted)
+		}
+	}
+	png, err := os.ReadFile(filepath.Join(report, "experts.png"))
+	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Errorf("experts.png: %v", err)
+	}
+
+	code, _, stderr = runCLI(args...)
+	if code != 0 || strings.Contains(stderr, "head ") || strings.Contains(stderr, "full fine-tuning") {
+		t.Errorf("second run: exit %d, trained again:\n%s", code, stderr)
+	}
+	again, err := os.ReadFile(filepath.Join(report, "report.md"))
+	if err != nil || !bytes.Equal(md, again) {
+		t.Errorf("second report differs (%v)", err)
+	}
+
+	// A damaged cache file is named, with what to do.
+	if err := os.WriteFile(filepath.Join(out, "cache", "adi", "corpus.idx"), []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLI(args...)
+	if code != 1 || !strings.Contains(stderr, filepath.Join("adi", "corpus.idx")) || !strings.Contains(stderr, "delete it") {
+		t.Errorf("damaged cache: exit %d, %s", code, stderr)
+	}
+}
+
+func TestExperimentUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--experts", "3,9"}, "must include 6"},
+		{[]string{"--experts", "6,x"}, "--experts"},
+		{[]string{"--seeds", "1,1"}, "appears twice"},
+		{[]string{"--datasets", "msmarco"}, `unknown collection "msmarco"`},
+		{[]string{"--full-epochs", "0"}, "must be positive"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	} {
+		code, _, stderr := runCLI(append([]string{"experiment"}, tc.args...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	code, _, stderr := runCLI("experiment", "--data", t.TempDir(), "--datasets", "adi", "--quiet")
+	if code != 1 || !strings.Contains(stderr, "adi") {
+		t.Errorf("missing collection: exit %d, %q", code, stderr)
+	}
+}
+
+func TestUnseenQueries(t *testing.T) {
+	train := beir.Qrels{"t1": {"d1": 1, "d2": 0}, "t2": {"d3": 2}}
+	test := beir.Qrels{
+		"a": {"d1": 1},          // shares d1
+		"b": {"d2": 1, "d4": 1}, // d2 is only judged non-relevant in train
+		"c": {"d4": 1, "d3": 1}, // shares d3
+		"d": {"d5": 0},          // nothing relevant: left out
+		"e": {"d6": 1, "d1": 0}, // d1 non-relevant here
+	}
+	if got, want := unseenQueries(test, train), []string{"b", "e"}; !slices.Equal(got, want) {
+		t.Errorf("unseenQueries = %v, want %v", got, want)
+	}
+}
