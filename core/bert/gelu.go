@@ -14,24 +14,13 @@ type activation struct {
 }
 
 // activations maps config.json's hidden_act to the feed-forward non-linearity. "gelu"
-// is the exact erf form that Hugging Face BERT uses.
+// is the exact erf form that Hugging Face BERT uses; its backward, kernel.GeluErfBackward,
+// adds dy·(Φ(x) + x·φ(x)) with the kernels' float32 erf and exp, as forward computes Φ.
 var activations = map[string]activation{
-	"gelu":              {kernel.GeluErf, geluErfBackward},
+	"gelu":              {kernel.GeluErf, kernel.GeluErfBackward},
 	"gelu_new":          {geluTanh, geluTanhBackward},
 	"gelu_pytorch_tanh": {geluTanh, geluTanhBackward},
 	"relu":              {relu, reluBackward},
-}
-
-// geluErfBackward: d/dx x·Φ(x) = Φ(x) + x·φ(x) = ½(1 + erf(x/√2)) + x·e^(−x²/2)/√(2π),
-// in float32 with the kernels' erf and exp, as forward computes Φ.
-func geluErfBackward(dx, dy, x []float32) {
-	const invSqrt2, invSqrt2Pi = 0.70710678118654752440, 0.39894228040143267794
-	dy, dx = dy[:len(x)], dx[:len(x)]
-	for i, v := range x {
-		cdf := 0.5 * (1 + kernel.Erf32(v*invSqrt2))
-		pdf := invSqrt2Pi * kernel.Exp32(-0.5*v*v)
-		dx[i] += dy[i] * (cdf + v*pdf)
-	}
 }
 
 // geluTanh: ½x·(1 + tanh(√(2/π)·(x + 0.044715x³))).

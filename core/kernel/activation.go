@@ -50,9 +50,37 @@ func GeluErfScalar(x []float32) {
 	}
 }
 
+// GeluErfBackward is the backward pass of GeluErf, x being its input: it adds
+// dy[i]·(Φ(x[i]) + x[i]·φ(x[i])) into dx[i] over i < len(x), the derivative of x·Φ(x)
+// being Φ(x) + x·φ(x) = ½(1 + erf(x/√2)) + x·e^(−x²/2)/√(2π). dx and dy must be at
+// least as long as x.
+func GeluErfBackward(dx, dy, x []float32) {
+	if len(dx) < len(x) || len(dy) < len(x) {
+		panic("kernel: GeluErfBackward: dx or dy shorter than x")
+	}
+	geluErfBackward(dx[:len(x)], dy[:len(x)], x)
+}
+
+// GeluErfBackwardScalar is the specification of GeluErfBackward:
+//
+//	for i, v := range x {
+//		cdf := 0.5 * (1 + Erf32(v/√2))    // Φ(v)
+//		pdf := 1/√(2π) * Exp32(-0.5*v*v)  // φ(v)
+//		dx[i] += dy[i] * (cdf + v*pdf)
+//	}
+func GeluErfBackwardScalar(dx, dy, x []float32) {
+	dy, dx = dy[:len(x)], dx[:len(x)]
+	for i, v := range x {
+		cdf := 0.5 * (1 + Erf32(v*sqrtHalf))
+		pdf := invSqrt2Pi * Exp32(-0.5*v*v)
+		dx[i] += dy[i] * (cdf + v*pdf)
+	}
+}
+
 const (
-	sqrtHalf = 0.70710678118654752440
-	log2e    = 1.44269504088896341
+	sqrtHalf   = 0.70710678118654752440
+	invSqrt2Pi = 0.39894228040143267794 // 1/√(2π)
+	log2e      = 1.44269504088896341
 	// ln 2 split in two so that k·ln2Hi is exact for the k that float32 exp meets.
 	ln2Hi = 0.693359375
 	ln2Lo = -2.12194440e-4

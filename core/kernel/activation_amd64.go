@@ -166,3 +166,90 @@ func erf8(x archsimd.Float32x8) archsimd.Float32x8 {
 	q = q.MulAdd(x2, archsimd.BroadcastFloat32x8(erfQ4))
 	return x.Mul(p).Div(q)
 }
+
+// exp8 is exp16 on 8 lanes, rounding with VROUNDPS (AVX) where exp16 uses VRNDSCALEPS.
+func exp8(x archsimd.Float32x8) archsimd.Float32x8 {
+	x = x.Max(archsimd.BroadcastFloat32x8(expMin)).Min(archsimd.BroadcastFloat32x8(expMax))
+	k := x.Mul(archsimd.BroadcastFloat32x8(log2e)).Round()
+	r := k.MulAdd(archsimd.BroadcastFloat32x8(-ln2Hi), x)
+	r = k.MulAdd(archsimd.BroadcastFloat32x8(-ln2Lo), r)
+	p := archsimd.BroadcastFloat32x8(expP0)
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expP1))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expP2))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expP3))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expP4))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expP5))
+	y := p.MulAdd(r.Mul(r), r).Add(archsimd.BroadcastFloat32x8(1))
+	pow := k.ConvertToInt32().Add(archsimd.BroadcastInt32x8(127)).ShiftAllLeft(23).AsFloat32x8()
+	return y.Mul(pow)
+}
+
+// geluErfBackward: whole vectors first, then the tail (fewer floats than a vector)
+// through masked loads and a masked store.
+func geluErfBackward(dx, dy, x []float32) {
+	switch {
+	case useAVX512:
+		geluBackwardAVX512(dx, dy, x)
+		archsimd.ClearAVXUpperBits()
+	case useAVX2:
+		geluBackwardAVX2(dx, dy, x)
+		archsimd.ClearAVXUpperBits()
+	default:
+		GeluErfBackwardScalar(dx, dy, x)
+	}
+}
+
+func geluBackwardAVX512(dx, dy, x []float32) {
+	n := len(x)
+	dx, dy = dx[:n], dy[:n]
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		d := geluGrad16(archsimd.LoadFloat32x16(x[i : i+16]))
+		g := archsimd.LoadFloat32x16(dy[i : i+16])
+		g.MulAdd(d, archsimd.LoadFloat32x16(dx[i:i+16])).Store(dx[i : i+16])
+	}
+	if i < n {
+		v, _ := archsimd.LoadFloat32x16Part(x[i:])
+		g, _ := archsimd.LoadFloat32x16Part(dy[i:])
+		acc, _ := archsimd.LoadFloat32x16Part(dx[i:])
+		g.MulAdd(geluGrad16(v), acc).StorePart(dx[i:])
+	}
+}
+
+// geluGrad16 is Φ(x) + x·φ(x) on 16 lanes. ½·erf + ½ rounds as the scalar ½·(1 + erf)
+// does. Where −x²/2 is below expMin, at which exp16 clamps, φ is set to 0: Exp32 gives a
+// subnormal or 0 there (|x·φ| < 1e-37), while x times the clamped e^expMin would not be
+// negligible for huge x.
+func geluGrad16(x archsimd.Float32x16) archsimd.Float32x16 {
+	half := archsimd.BroadcastFloat32x16(0.5)
+	cdf := erf16(x.Mul(archsimd.BroadcastFloat32x16(sqrtHalf))).MulAdd(half, half)
+	a := x.Mul(x).Mul(archsimd.BroadcastFloat32x16(-0.5))
+	pdf := exp16(a).Mul(archsimd.BroadcastFloat32x16(invSqrt2Pi)).Masked(a.GreaterEqual(archsimd.BroadcastFloat32x16(expMin)))
+	return x.MulAdd(pdf, cdf)
+}
+
+func geluBackwardAVX2(dx, dy, x []float32) {
+	n := len(x)
+	dx, dy = dx[:n], dy[:n]
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		d := geluGrad8(archsimd.LoadFloat32x8(x[i : i+8]))
+		g := archsimd.LoadFloat32x8(dy[i : i+8])
+		g.MulAdd(d, archsimd.LoadFloat32x8(dx[i:i+8])).Store(dx[i : i+8])
+	}
+	if i < n {
+		v, _ := archsimd.LoadFloat32x8Part(x[i:])
+		g, _ := archsimd.LoadFloat32x8Part(dy[i:])
+		acc, _ := archsimd.LoadFloat32x8Part(dx[i:])
+		g.MulAdd(geluGrad8(v), acc).StorePart(dx[i:])
+	}
+}
+
+// geluGrad8 is geluGrad16 on 8 lanes.
+func geluGrad8(x archsimd.Float32x8) archsimd.Float32x8 {
+	half := archsimd.BroadcastFloat32x8(0.5)
+	cdf := erf8(x.Mul(archsimd.BroadcastFloat32x8(sqrtHalf))).MulAdd(half, half)
+	a := x.Mul(x).Mul(archsimd.BroadcastFloat32x8(-0.5))
+	pdf := exp8(a).Mul(archsimd.BroadcastFloat32x8(invSqrt2Pi)).Masked(a.GreaterEqual(archsimd.BroadcastFloat32x8(expMin)))
+	return x.MulAdd(pdf, cdf)
+}

@@ -47,7 +47,8 @@ func runExperiment(args []string, stdout, stderr io.Writer) int {
 			"     6 experts (each --experts count on the --sweep collections) and every seed, against\n"+
 			"     the zero-shot encoder. SciFact trains on its\n"+
 			"     train qrels; the classic collections on two random crops of each document (no labels).\n\n"+
-			"Results are kept under --out: a finished run is not run again, an interrupted full\n"+
+			"Results are kept under --out (<collection>/full-<N>epochs/, <collection>/head-<N>epochs/):\n"+
+			"a finished run is not run again, an interrupted full\n"+
 			"fine-tuning resumes from its checkpoint, and the encoder's vectors of each collection are\n"+
 			"computed once (--out/cache). The report (report.md, results.json, experts.png) goes to\n"+
 			"--report. Significance: two-sided paired randomization test over the queries' scores\n"+
@@ -491,7 +492,7 @@ func scoreBlock(s *expSet, block *moe.Block, corpus, queries *index.Index) (map[
 
 // trainHead trains one head on s's cached vectors (or reads its finished result).
 func (x *experiment) trainHead(s *expSet, router string, experts int, seed uint64) (*trainedRun, error) {
-	dir := filepath.Join(x.out, s.name, "head", fmt.Sprintf("%s-e%d-seed%d", router, experts, seed))
+	dir := filepath.Join(x.out, s.name, fmt.Sprintf("head-%depochs", x.headEpochs), fmt.Sprintf("%s-e%d-seed%d", router, experts, seed))
 	if r, err := readResult(dir); r != nil || err != nil {
 		if err == nil {
 			r.Rerouted, err = rerouted(dir, s.corpus, seed)
@@ -563,7 +564,7 @@ func (x *experiment) fullRuns(s *expSet) ([]*trainedRun, error) {
 	var out []*trainedRun
 	for _, seed := range x.seeds {
 		for _, router := range experimentRouters {
-			dir := filepath.Join(x.out, s.name, "full", fmt.Sprintf("%s-seed%d", router, seed))
+			dir := filepath.Join(x.out, s.name, fmt.Sprintf("full-%depochs", x.fullEpochs), fmt.Sprintf("%s-seed%d", router, seed))
 			r, err := readResult(dir)
 			if err != nil {
 				return nil, err
