@@ -66,6 +66,8 @@ func runExperiment(args []string, stdout, stderr io.Writer) int {
 	fullEpochs := fs.Int("full-epochs", 1, "epochs of full fine-tuning (the recipe: 20; 1 fits a 2-core machine)")
 	headEpochs := fs.Int("head-epochs", 20, "epochs of head-only training")
 	sweep := fs.String("sweep", "scifact", "collections that get the whole --experts sweep; the others train 6 experts only")
+	raw := fs.Bool("no-normalize", false, "leave out the model's Normalize module: heads train on raw mean-pooled vectors, as the\n"+
+		"paper's base models give them (runs and cache get a -raw suffix; implies --skip-full)")
 	skipFull := fs.Bool("skip-full", false, "leave out full fine-tuning (part 1) except runs already finished")
 	sets := fs.String("datasets", strings.Join(experimentSets, ","), "collections to include, comma-separated")
 	threads := fs.Int("threads", 0, "encoder threads; 0 = all cores")
@@ -75,7 +77,7 @@ func runExperiment(args []string, stdout, stderr io.Writer) int {
 	}
 	usageErr := usageError(stderr, "experiment")
 	x := &experiment{data: *data, model: *model, out: *out, report: *report, fullEpochs: *fullEpochs,
-		headEpochs: *headEpochs, skipFull: *skipFull, threads: *threads, quiet: *quiet, stdout: stdout, stderr: stderr}
+		headEpochs: *headEpochs, skipFull: *skipFull || *raw, raw: *raw, threads: *threads, quiet: *quiet, stdout: stdout, stderr: stderr}
 	var err error
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
@@ -144,10 +146,19 @@ type experiment struct {
 	sets, sweep              []string
 	fullEpochs, headEpochs   int
 	skipFull                 bool
+	raw                      bool // --no-normalize
 	threads                  int
 	quiet                    bool
 	stdout, stderr           io.Writer
 	encoder                  *bert.Model
+}
+
+// suffix names the runs and cache of --no-normalize apart.
+func (x *experiment) suffix() string {
+	if x.raw {
+		return "-raw"
+	}
+	return ""
 }
 
 // run does every part that is not done yet, then writes the report.
@@ -162,7 +173,7 @@ func (x *experiment) run() error {
 		sets = append(sets, s)
 	}
 	var full []*trainedRun
-	if slices.Contains(x.sets, "scifact") {
+	if slices.Contains(x.sets, "scifact") && !x.raw {
 		var err error
 		if full, err = x.fullRuns(sets[slices.Index(x.sets, "scifact")]); err != nil {
 			return err
@@ -221,6 +232,9 @@ func (x *experiment) loadEncoder() (*bert.Model, error) {
 		if err != nil {
 			return nil, err
 		}
+		if x.raw {
+			m.Config.Normalize = false
+		}
 		x.encoder = m
 	}
 	return x.encoder, nil
@@ -251,7 +265,7 @@ func (x *experiment) prepare(name string) (*expSet, error) {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 
-	cache := filepath.Join(x.out, "cache", name)
+	cache := filepath.Join(x.out, "cache", name+x.suffix())
 	docIDs, docTexts := make([]string, len(ds.Corpus)), make([]string, len(ds.Corpus))
 	for i, d := range ds.Corpus {
 		docIDs[i], docTexts[i] = d.ID, strings.ToLower(beir.DocText(d))
@@ -492,7 +506,7 @@ func scoreBlock(s *expSet, block *moe.Block, corpus, queries *index.Index) (map[
 
 // trainHead trains one head on s's cached vectors (or reads its finished result).
 func (x *experiment) trainHead(s *expSet, router string, experts int, seed uint64) (*trainedRun, error) {
-	dir := filepath.Join(x.out, s.name, fmt.Sprintf("head-%depochs", x.headEpochs), fmt.Sprintf("%s-e%d-seed%d", router, experts, seed))
+	dir := filepath.Join(x.out, s.name, fmt.Sprintf("head-%depochs%s", x.headEpochs, x.suffix()), fmt.Sprintf("%s-e%d-seed%d", router, experts, seed))
 	if r, err := readResult(dir); r != nil || err != nil {
 		if err == nil {
 			r.Rerouted, err = rerouted(dir, s.corpus, seed)

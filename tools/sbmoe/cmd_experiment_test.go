@@ -130,3 +130,29 @@ func TestUnseenQueries(t *testing.T) {
 		t.Errorf("unseenQueries = %v, want %v", got, want)
 	}
 }
+
+// TestExperimentNoNormalize: --no-normalize keeps its runs and cache apart and skips
+// full fine-tuning.
+func TestExperimentNoNormalize(t *testing.T) {
+	data := t.TempDir()
+	writeToyDataset(t, filepath.Join(data, "scifact"), true)
+	out, report := filepath.Join(t.TempDir(), "runs"), filepath.Join(t.TempDir(), "report")
+	code, stdout, stderr := runCLI("experiment", "--data", data, "--model", tinyModel, "--out", out, "--report", report,
+		"--datasets", "scifact", "--seeds", "1", "--experts", "6", "--head-epochs", "1", "--threads", "1", "--no-normalize", "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	if strings.Contains(stderr, "full fine-tuning") {
+		t.Errorf("--no-normalize ran full fine-tuning:\n%s", stderr)
+	}
+	for _, p := range []string{filepath.Join(out, "cache", "scifact-raw", "corpus.idx"),
+		filepath.Join(out, "scifact", "head-1epochs-raw", "paper-e6-seed1", resultFile)} {
+		if _, err := os.Stat(p); err != nil {
+			t.Error(err)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(report, "report.md"))
+	if err != nil || !bytes.Contains(md, []byte("without its Normalize module")) {
+		t.Errorf("report.md (%v):\n%s", err, md)
+	}
+}

@@ -33,6 +33,7 @@ type expReport struct {
 	Experts    []int           `json:"experts"`
 	FullEpochs int             `json:"full_epochs"`
 	HeadEpochs int             `json:"head_epochs"`
+	Normalized bool            `json:"normalized"` // false with --no-normalize
 	Sets       []setInfo       `json:"datasets"`
 	Configs    []configSummary `json:"configurations"`
 }
@@ -90,7 +91,7 @@ type pairedTest struct {
 // summarise turns the runs into the report's summaries.
 func (x *experiment) summarise(sets []*expSet, full, heads []*trainedRun) *expReport {
 	rep := &expReport{Date: time.Now().UTC().Format("2006-01-02"), Model: x.model, Machine: machine(),
-		Seeds: x.seeds, Experts: x.experts, FullEpochs: x.fullEpochs, HeadEpochs: x.headEpochs}
+		Seeds: x.seeds, Experts: x.experts, FullEpochs: x.fullEpochs, HeadEpochs: x.headEpochs, Normalized: !x.raw}
 	for _, s := range sets {
 		info := setInfo{Name: s.name, Training: "crops (label-free)", Pairs: len(s.pairs.Examples), Queries: len(s.zeroShot.NDCG),
 			Unseen: len(s.unseen), Docs: s.corpus.Len(), EncodeSeconds: s.encodeSecs}
@@ -408,7 +409,11 @@ func (r *expReport) markdown(w io.Writer) error {
 	for i, s := range r.Seeds {
 		seeds[i] = fmt.Sprint(s)
 	}
-	fmt.Fprintf(w, "# SB-MoE experiment on %s\n\n", filepath.Base(r.Model))
+	title := filepath.Base(r.Model)
+	if !r.Normalized {
+		title += ", without its Normalize module"
+	}
+	fmt.Fprintf(w, "# SB-MoE experiment on %s\n\n", title)
 	fmt.Fprintf(w, "Written by `sbmoe experiment` (`make experiment`) on %s; %s. Seeds %s. "+
 		"Values are means ± standard deviation over seeds of the collection's mean. Δ is the difference to the "+
 		"baseline named in each section, p the two-sided paired randomization test over the queries' scores "+
@@ -591,9 +596,13 @@ func (r *expReport) answers(w io.Writer) {
 
 // method writes the fixed description of what was run.
 func (r *expReport) method(w io.Writer) {
+	pooling := "mean pooling and L2 normalisation from its sentence-transformers modules"
+	if !r.Normalized {
+		pooling = "mean pooling, its Normalize module left out by --no-normalize: raw vectors and raw dot products, as the paper's base models have"
+	}
 	fmt.Fprintf(w, `## Method
 
-- Base model: %s (mean pooling and L2 normalisation from its sentence-transformers modules). Texts are
+- Base model: %s (%s). Texts are
   lower-cased; a document is title + " " + text, cut to 256 tokens.
 - Block (moe/): experts Linear(H→H/2)·ReLU·Linear(H/2→H), gate Linear(H→H/2)·ReLU·Linear(H/2→E),
   noisy top-1 gating in training, output normalize(Σ g·E(h)) + h, shared by queries and documents.
@@ -610,5 +619,5 @@ func (r *expReport) method(w io.Writer) {
 - Evaluation: exact dot-product search over the whole corpus, top 1000, NDCG@10 and Recall@100 as
   trec_eval computes them, on the judged test queries.
 - Reproduce: make experiment (results are kept under runs/experiment, so an interrupted run continues).
-`, r.Model, r.FullEpochs, r.HeadEpochs, experimentCropSeed)
+`, r.Model, pooling, r.FullEpochs, r.HeadEpochs, experimentCropSeed)
 }
