@@ -44,7 +44,7 @@ func plotExperts(path string, r *expReport) error {
 	}
 	right.NominalX(names...)
 	for _, p := range []*plot.Plot{left, right} {
-		p.Legend.Top = true
+		p.Legend.Top, p.Legend.Left = false, true // below the points, which sit near zero-shot
 		p.Add(plotter.NewGrid())
 	}
 	for k, router := range []string{finetune.RouterPaper, finetune.RouterLearned} {
@@ -75,7 +75,13 @@ func plotExperts(path string, r *expReport) error {
 	}
 	if z := r.find("scifact", "all", "zero-shot", finetune.RouterNone, 0, finetune.RouterNone); z != nil {
 		addLevel(left, "zero-shot", z.NDCG)
+		left.Y.Min, left.Y.Max = min(left.Y.Min, z.NDCG-0.005), max(left.Y.Max, z.NDCG+0.005)
 	}
+	var ticks []plot.Tick
+	for _, e := range r.Experts {
+		ticks = append(ticks, plot.Tick{Value: float64(e), Label: fmt.Sprint(e)})
+	}
+	left.X.Tick.Marker = plot.ConstantTicks(ticks)
 	addLevel(right, "zero-shot", 0)
 	right.X.Min, right.X.Max = -0.5, float64(len(names))-0.5
 	right.Y.Max = max(right.Y.Max, 0.01) // keep the zero line in view
