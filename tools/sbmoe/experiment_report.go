@@ -417,7 +417,7 @@ func (r *expReport) markdown(w io.Writer) error {
 	fmt.Fprintf(w, "Written by `sbmoe experiment` (`make experiment`) on %s; %s. Seeds %s. "+
 		"Values are means ± standard deviation over seeds of the collection's mean. Δ is the difference to the "+
 		"baseline named in each section, p the two-sided paired randomization test over the queries' scores "+
-		"averaged over seeds (%d random sign patterns; exact below 21 queries); **bold** when p < 0.05. "+
+		"averaged over seeds (%d random sign patterns, so the smallest p it can give is 1e-05; exact below 21 queries); **bold** when p < 0.05. "+
 		"results.json also holds paired t-test p-values, per-run wall times and the routing of every configuration. "+
 		"With this many tests a few p < 0.05 are expected by chance alone.\n\n",
 		r.Date, r.Machine, strings.Join(seeds, ", "), randomizationRounds)
