@@ -50,7 +50,7 @@ type Config struct {
 	Vectors *Vectors
 	// HeadOnly, with FreezeEncoder, exports the head alone, not the unchanged encoder.
 	HeadOnly bool
-	Threads       int // encoder goroutines; 0 = the model's default
+	Threads  int // encoder goroutines; 0 = the model's default
 
 	ValFraction     float64 // held-out share of the training queries; 0 = 0.05, negative = none
 	Keep            string  // KeepLast or KeepBest
