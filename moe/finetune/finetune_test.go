@@ -70,6 +70,10 @@ func sameWeights(t *testing.T, a, b map[string][]float32) {
 	}
 }
 
+// TestLossDecreases trains each configuration for 12 epochs. Fewer are not enough: with
+// the paper router the gate's float32-noise gradient, which AdamW scales up, makes the
+// first epochs wander (the loss may rise before it falls), differently for the SIMD and
+// scalar kernels.
 func TestLossDecreases(t *testing.T) {
 	for _, tc := range []struct {
 		router string
@@ -77,12 +81,12 @@ func TestLossDecreases(t *testing.T) {
 	}{{RouterNone, false}, {RouterPaper, false}, {RouterLearned, false}, {RouterPaper, true}, {RouterLearned, true}} {
 		t.Run(fmt.Sprintf("%s/freeze=%v", tc.router, tc.freeze), func(t *testing.T) {
 			cfg := toyConfig(t)
-			cfg.Router, cfg.FreezeEncoder, cfg.Epochs, cfg.ValFraction = tc.router, tc.freeze, 6, -1
+			cfg.Router, cfg.FreezeEncoder, cfg.Epochs, cfg.ValFraction = tc.router, tc.freeze, 12, -1
 			cfg.HeadLR = 3e-3
 			steps := 0
 			cfg.Progress = func(p Progress) {
 				steps++
-				if p.Epochs != 6 || p.Steps != 3 || p.Loss <= 0 || p.PairsPerSec <= 0 {
+				if p.Epochs != 12 || p.Steps != 3 || p.Loss < 0 || p.PairsPerSec <= 0 {
 					t.Errorf("progress %+v", p)
 				}
 			}
@@ -91,8 +95,11 @@ func TestLossDecreases(t *testing.T) {
 				t.Fatal(err)
 			}
 			first, last := res.History[0].Loss, res.History[len(res.History)-1].Loss
+			for _, h := range res.History {
+				t.Logf("epoch %d loss %.4f", h.Epoch, h.Loss)
+			}
 			t.Logf("loss %.4f → %.4f, accuracy %.2f → %.2f", first, last, res.History[0].Accuracy, res.History[len(res.History)-1].Accuracy)
-			if !(last < first) || steps != 18 || res.Steps != 18 {
+			if !(last < first) || steps != 36 || res.Steps != 36 {
 				t.Errorf("loss %.4f → %.4f over %d steps (result says %d)", first, last, steps, res.Steps)
 			}
 			if (res.Block == nil) != (tc.router == RouterNone) {
