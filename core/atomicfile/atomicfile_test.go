@@ -3,8 +3,10 @@ package atomicfile
 import (
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -63,5 +65,23 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 			got = append(got, e.Name())
 		}
 		t.Fatalf("folder holds %v, want %v", got, names)
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v.json")
+	if err := WriteJSON(path, map[string]int{"a": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(path); err != nil || string(got) != "{\n  \"a\": 1\n}\n" {
+		t.Errorf("file %q (%v)", got, err)
+	}
+	// A value JSON cannot hold fails, names the path, and leaves the old file.
+	err := WriteJSON(path, map[string]float64{"a": math.NaN()})
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("NaN: %v", err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "{\n  \"a\": 1\n}\n" {
+		t.Errorf("after a failed write the file holds %q", got)
 	}
 }

@@ -141,7 +141,7 @@ func (t *trainer) checkpoint() error {
 	if err := t.opt.Save(checkpointOptimizer(dir)); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	if err := writeJSONFile(filepath.Join(dir, stateFile), t.st); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, stateFile), t.st); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if err := atomicfile.Write(filepath.Join(root, latestFile), func(w io.Writer) error {
@@ -254,7 +254,7 @@ func (t *trainer) export() (*Result, error) {
 		Steps     int          `json:"steps"`
 		History   []EpochStats `json:"history"`
 	}{t.base, t.st.Fingerprint, t.cfg.EncoderLR, t.cfg.HeadLR, t.cfg.Pool, t.cfg.Keep, res.Epoch, res.Steps, res.History}
-	if err := writeJSONFile(filepath.Join(t.cfg.Out, TrainingFile), summary); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(t.cfg.Out, TrainingFile), summary); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -330,12 +330,4 @@ func saveBlock(dir string, b *moe.Block) error {
 		return err
 	}
 	return b.Save(dir)
-}
-
-func writeJSONFile(path string, v any) error {
-	return atomicfile.Write(path, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	})
 }

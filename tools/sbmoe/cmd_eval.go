@@ -124,8 +124,7 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 			Seconds: time.Since(start).Seconds()})
 	}
 	if *out != "" {
-		if err := atomicfile.Write(*out, func(w io.Writer) error { return writeJSON(w, rep) }); err != nil {
-			err = fmt.Errorf("write %s: %w", *out, err)
+		if err := atomicfile.WriteJSON(*out, rep); err != nil {
 			return fail(stderr, "eval", err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sbmoe/sbmoe/core/atomicfile"
 	"github.com/sbmoe/sbmoe/core/beir"
 	"github.com/sbmoe/sbmoe/core/bert"
 	"github.com/sbmoe/sbmoe/core/index"
@@ -309,7 +310,7 @@ func (x *experiment) prepare(name string) (*expSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.zeroShot, err = evaluateHead(s, nil)
+	s.zeroShot, err = evaluate(s, s.corpus, s.queries, nil)
 	return s, err
 }
 
@@ -364,7 +365,7 @@ func (x *experiment) encodeTime(cache string, secs float64) (float64, error) {
 		return rec.Seconds, nil
 	}
 	rec.Seconds += secs
-	return rec.Seconds, writeJSONAtomic(path, rec)
+	return rec.Seconds, atomicfile.WriteJSON(path, rec)
 }
 
 // unseenQueries returns the test queries none of whose relevant documents is relevant
@@ -395,15 +396,6 @@ func unseenQueries(test, train beir.Qrels) []string {
 	return out
 }
 
-// rows returns an index's vectors (views of its storage).
-func rows(ix *index.Index) [][]float32 {
-	vs := make([][]float32, ix.Len())
-	for i := range vs {
-		vs[i] = ix.Vector(i)
-	}
-	return vs
-}
-
 // scores are one retriever's per-query NDCG@10 and Recall@100 on a collection's judged
 // test queries, and how its head routed the corpus and the queries.
 type scores struct {
@@ -414,18 +406,14 @@ type scores struct {
 	Seconds   float64            `json:"seconds"` // head, search and scoring
 }
 
-// evaluateHead scores block (nil: the encoder alone) on s's cached vectors.
-func evaluateHead(s *expSet, block *moe.Block) (scores, error) {
+// evaluate scores block (nil: the encoder alone) on pre-head vectors of s's corpus and
+// judged queries.
+func evaluate(s *expSet, corpus, queries *index.Index, block *moe.Block) (scores, error) {
 	start := time.Now()
-	run, docLoad, queryLoad, err := headRun(s.corpus, s.queries, block, 1000)
+	run, docLoad, queryLoad, err := headRun(corpus, queries, block, 1000)
 	if err != nil {
 		return scores{}, fmt.Errorf("%s: %w", s.dir, err)
 	}
-	return scoreRun(s, run, docLoad, queryLoad, start)
-}
-
-// scoreRun computes the per-query measures of run.
-func scoreRun(s *expSet, run metrics.Run, docLoad, queryLoad []int, start time.Time) (scores, error) {
 	ndcg, _ := metrics.Parse("ndcg@10")
 	recall, _ := metrics.Parse("recall@100")
 	perQuery, _, err := metrics.Evaluate(s.qrels, run, []string{ndcg, recall})
@@ -477,29 +465,20 @@ func readResult(dir string) (*trainedRun, error) {
 
 // scoreBlock scores a trained block (nil for none) with every pool.
 func scoreBlock(s *expSet, block *moe.Block, corpus, queries *index.Index) (map[string]scores, error) {
-	pools := map[string]scores{}
 	if block == nil {
-		start := time.Now()
-		run, _, _, err := headRun(corpus, queries, nil, 1000)
-		if err != nil {
-			return nil, err
-		}
-		sc, err := scoreRun(s, run, nil, nil, start)
-		pools[finetune.RouterNone] = sc
-		return pools, err
+		sc, err := evaluate(s, corpus, queries, nil)
+		return map[string]scores{finetune.RouterNone: sc}, err
 	}
+	pools := map[string]scores{}
 	for _, p := range experimentPools {
 		if err := block.SetPool(p); err != nil {
 			return nil, err
 		}
-		start := time.Now()
-		run, docLoad, queryLoad, err := headRun(corpus, queries, block, 1000)
+		sc, err := evaluate(s, corpus, queries, block)
 		if err != nil {
 			return nil, err
 		}
-		if pools[string(p)], err = scoreRun(s, run, docLoad, queryLoad, start); err != nil {
-			return nil, err
-		}
+		pools[string(p)] = sc
 	}
 	return pools, nil
 }
@@ -531,7 +510,7 @@ func (x *experiment) trainHead(s *expSet, router string, experts int, seed uint6
 	if r.Rerouted, err = rerouted(dir, s.corpus, seed); err != nil {
 		return nil, err
 	}
-	return r, writeJSONAtomic(filepath.Join(dir, resultFile), r)
+	return r, atomicfile.WriteJSON(filepath.Join(dir, resultFile), r)
 }
 
 // rerouted compares the routing of the block trained in dir with that of the same
@@ -546,7 +525,8 @@ func rerouted(dir string, corpus *index.Index, seed uint64) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	a, b := routes(trained, corpus), routes(initial, corpus)
+	_, a := finetune.ApplyBlock(trained, clonedRows(corpus))
+	_, b := finetune.ApplyBlock(initial, clonedRows(corpus))
 	changed := 0
 	for i := range a {
 		if a[i] != b[i] {
@@ -554,22 +534,6 @@ func rerouted(dir string, corpus *index.Index, seed uint64) (float64, error) {
 		}
 	}
 	return float64(changed) / float64(max(len(a), 1)), nil
-}
-
-// routes returns each vector's most probable expert under block.
-func routes(block *moe.Block, ix *index.Index) []int {
-	h, n := ix.Dim(), ix.Len()
-	const chunk = 256
-	in, out := make([]float32, chunk*h), make([]float32, chunk*h)
-	experts := make([]int, 0, n)
-	for lo := 0; lo < n; lo += chunk {
-		rows := min(chunk, n-lo)
-		for i := range rows {
-			copy(in[i*h:(i+1)*h], ix.Vector(lo+i))
-		}
-		experts = append(experts, block.Forward(out[:rows*h], in[:rows*h], rows, moe.Eval, nil).Expert...)
-	}
-	return experts
 }
 
 // fullRuns fine-tunes encoder and head on SciFact for every router and seed, with
@@ -668,5 +632,5 @@ func (x *experiment) fullRun(s *expSet, dir, router string, seed uint64) (*train
 	if r.Pools, err = scoreBlock(s, block, corpus, queries); err != nil {
 		return nil, err
 	}
-	return r, writeJSONAtomic(filepath.Join(dir, resultFile), r)
+	return r, atomicfile.WriteJSON(filepath.Join(dir, resultFile), r)
 }

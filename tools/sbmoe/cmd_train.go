@@ -285,14 +285,14 @@ func evalTrained(stdout, stderr io.Writer, res *finetune.Result, dir, split, out
 	if err != nil {
 		return fail(stderr, "train", fmt.Errorf("%s: queries: %w", dir, err))
 	}
-	for path, ix := range map[string]*index.Index{filepath.Join(out, trainVectorsDir, "corpus.idx"): raw,
-		filepath.Join(out, trainVectorsDir, "queries.idx"): rawQ} {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fail(stderr, "train", err)
-		}
-		if err := ix.WriteFile(path); err != nil {
-			return fail(stderr, "train", err)
-		}
+	if err := os.MkdirAll(filepath.Join(out, trainVectorsDir), 0o755); err != nil {
+		return fail(stderr, "train", err)
+	}
+	if err := raw.WriteFile(filepath.Join(out, trainVectorsDir, "corpus.idx")); err != nil {
+		return fail(stderr, "train", err)
+	}
+	if err := rawQ.WriteFile(filepath.Join(out, trainVectorsDir, "queries.idx")); err != nil {
+		return fail(stderr, "train", err)
 	}
 	run, docLoad, queryLoad, err := headRun(raw, rawQ, res.Block, 1000)
 	if err != nil {
@@ -324,8 +324,8 @@ func evalTrained(stdout, stderr io.Writer, res *finetune.Result, dir, split, out
 		return fail(stderr, "train", fmt.Errorf("write %s: %w", runPath, err))
 	}
 	path := filepath.Join(out, trainEvalFile)
-	if err := atomicfile.Write(path, func(w io.Writer) error { return writeJSON(w, report) }); err != nil {
-		return fail(stderr, "train", fmt.Errorf("write %s: %w", path, err))
+	if err := atomicfile.WriteJSON(path, report); err != nil {
+		return fail(stderr, "train", err)
 	}
 	return 0
 }
@@ -343,6 +343,33 @@ func shares(counts []int) string {
 	return strings.Join(parts, ", ")
 }
 
+// rows returns an index's vectors (views of its storage).
+func rows(ix *index.Index) [][]float32 {
+	vs := make([][]float32, ix.Len())
+	for i := range vs {
+		vs[i] = ix.Vector(i)
+	}
+	return vs
+}
+
+// clonedRows returns copies of an index's vectors.
+func clonedRows(ix *index.Index) [][]float32 {
+	vs := rows(ix)
+	for i, v := range vs {
+		vs[i] = slices.Clone(v)
+	}
+	return vs
+}
+
+// ids returns an index's ids in order.
+func ids(ix *index.Index) []string {
+	out := make([]string, ix.Len())
+	for i := range out {
+		out[i] = ix.ID(i)
+	}
+	return out
+}
+
 // vectorIndex puts vecs under ids into a float32 index.
 func vectorIndex(dim int, ids []string, vecs [][]float32) (*index.Index, error) {
 	ix := index.New(dim, index.Float32)
@@ -358,19 +385,14 @@ func vectorIndex(dim int, ids []string, vecs [][]float32) (*index.Index, error) 
 // Eval mode, nil for none) and ranks the top depth documents of every query by exact
 // dot product. It returns the run and the documents and queries per expert.
 func headRun(corpus, queries *index.Index, block *moe.Block, depth int) (run metrics.Run, docLoad, queryLoad []int, err error) {
-	rows := func(ix *index.Index) [][]float32 {
-		vs := make([][]float32, ix.Len())
-		for i := range vs {
-			vs[i] = slices.Clone(ix.Vector(i))
-		}
-		return vs
-	}
-	dvecs, docLoad := finetune.ApplyBlock(block, rows(corpus))
-	qvecs, queryLoad := finetune.ApplyBlock(block, rows(queries))
-	ix := index.New(corpus.Dim(), index.Float32)
-	for i, v := range dvecs {
-		if err := ix.Add(corpus.ID(i), v); err != nil {
-			return nil, nil, nil, fmt.Errorf("corpus document %s after the head: %w", corpus.ID(i), err)
+	ix, qvecs := corpus, rows(queries)
+	if block != nil {
+		dvecs, docExperts := finetune.ApplyBlock(block, clonedRows(corpus))
+		var qExperts []int
+		qvecs, qExperts = finetune.ApplyBlock(block, clonedRows(queries))
+		docLoad, queryLoad = finetune.Load(block, docExperts), finetune.Load(block, qExperts)
+		if ix, err = vectorIndex(corpus.Dim(), ids(corpus), dvecs); err != nil {
+			return nil, nil, nil, fmt.Errorf("corpus after the head: %w", err)
 		}
 	}
 	hits := ix.SearchBatch(qvecs, depth, 0)

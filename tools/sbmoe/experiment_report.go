@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,14 +16,6 @@ import (
 	"github.com/sbmoe/sbmoe/moe/finetune"
 	"github.com/sbmoe/sbmoe/tools/internal/stats"
 )
-
-// writeJSONAtomic writes v as indented JSON to path, atomically.
-func writeJSONAtomic(path string, v any) error {
-	if err := atomicfile.Write(path, func(w io.Writer) error { return writeJSON(w, v) }); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
 
 // expReport is results.json: the settings and every configuration's summary.
 type expReport struct {
@@ -99,7 +92,7 @@ func (x *experiment) summarise(sets []*expSet, full, heads []*trainedRun) *expRe
 			info.Training = "train qrels"
 		}
 		rep.Sets = append(rep.Sets, info)
-		subsets := map[string][]string{"all": slices.Sorted(mapsKeys(s.zeroShot.NDCG))}
+		subsets := map[string][]string{"all": slices.Sorted(maps.Keys(s.zeroShot.NDCG))}
 		if len(s.unseen) > 0 {
 			subsets["unseen"] = s.unseen
 		}
@@ -108,8 +101,8 @@ func (x *experiment) summarise(sets []*expSet, full, heads []*trainedRun) *expRe
 			if !ok {
 				continue
 			}
-			zero := summary(s.name, subset, "zero-shot", finetune.RouterNone, 0, finetune.RouterNone,
-				[]*trainedRun{{Pools: map[string]scores{finetune.RouterNone: s.zeroShot}}}, queries, nil, "")
+			zeroRuns := []*trainedRun{{Pools: map[string]scores{finetune.RouterNone: s.zeroShot}}}
+			zero := summary(s.name, subset, "zero-shot", finetune.RouterNone, 0, finetune.RouterNone, zeroRuns, queries, nil, "")
 			// Full fine-tuning: against the fine-tuned baseline (the zero-shot row too).
 			var fullSet []*trainedRun
 			for _, r := range full {
@@ -121,7 +114,7 @@ func (x *experiment) summarise(sets []*expSet, full, heads []*trainedRun) *expRe
 				base := summary(s.name, subset, "full", finetune.RouterNone, 0, finetune.RouterNone,
 					runsOf(fullSet, finetune.RouterNone, 0), queries, nil, "")
 				rep.Configs = append(rep.Configs, summary(s.name, subset, "zero-shot", finetune.RouterNone, 0,
-					finetune.RouterNone, []*trainedRun{{Pools: map[string]scores{finetune.RouterNone: s.zeroShot}}}, queries, &base, "fine-tuned baseline"))
+					finetune.RouterNone, zeroRuns, queries, &base, "fine-tuned baseline"))
 				rep.Configs = append(rep.Configs, base)
 				for _, router := range experimentRouters[1:] {
 					for _, pool := range experimentPools {
@@ -149,16 +142,6 @@ func (x *experiment) summarise(sets []*expSet, full, heads []*trainedRun) *expRe
 		}
 	}
 	return rep
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // runsOf picks the runs of one router (and expert count, but for the baseline).
@@ -281,7 +264,7 @@ func writeExperimentReport(dir string, rep *expReport) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := writeJSONAtomic(filepath.Join(dir, "results.json"), rep); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "results.json"), rep); err != nil {
 		return err
 	}
 	if err := plotExperts(filepath.Join(dir, "experts.png"), rep); err != nil {
