@@ -1,12 +1,12 @@
 package moe
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/sbmoe/sbmoe/core/golden"
 )
 
 // goldenDir holds the files written by tools/reference/moe_golden.py.
@@ -40,14 +40,8 @@ type goldenFile struct {
 // noise, TOP-1 and ALL inference) and compares the output, the routing, the balance loss and
 // the gradient of Σ out·r + aux with respect to h and every trained parameter.
 func TestGolden(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(goldenDir, "golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var g goldenFile
-	if err := json.Unmarshal(raw, &g); err != nil {
-		t.Fatal(err)
-	}
+	golden.ReadJSON(t, filepath.Join(goldenDir, "golden.json"), &g)
 	t.Logf("golden: %s", g.Generator)
 
 	loaded, err := Load(goldenDir) // tensors written by safetensors.torch with the authors' names

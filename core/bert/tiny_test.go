@@ -1,12 +1,12 @@
 package bert
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/sbmoe/sbmoe/core/golden"
 
 	"github.com/sbmoe/sbmoe/core/weights"
 )
@@ -29,14 +29,8 @@ type tinyGolden struct {
 // pytorch_model.bin.
 func TestTinyModel(t *testing.T) {
 	dir := filepath.Join(repoRoot, "testdata", "embeddings", "tiny")
-	b, err := os.ReadFile(filepath.Join(dir, "golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var g tinyGolden
-	if err := json.Unmarshal(b, &g); err != nil {
-		t.Fatal(err)
-	}
+	golden.ReadJSON(t, filepath.Join(dir, "golden.json"), &g)
 	fromSafetensors, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -1,15 +1,15 @@
 package train
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sbmoe/sbmoe/core/golden"
 )
 
-// golden is testdata/train/golden.json, written by tools/reference/train_golden.py with torch.
-type golden struct {
+// goldenFile is testdata/train/golden.json, written by tools/reference/train_golden.py with torch.
+type goldenFile struct {
 	Generator string `json:"generator"`
 	Torch     string `json:"torch"`
 	InfoNCE   []struct {
@@ -42,17 +42,11 @@ type golden struct {
 	} `json:"adamw"`
 }
 
-func readGolden(t *testing.T) golden {
+func readGolden(t *testing.T) goldenFile {
 	t.Helper()
 	path := filepath.Join("..", "..", "testdata", "train", "golden.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g golden
-	if err := json.Unmarshal(b, &g); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	var g goldenFile
+	golden.ReadJSON(t, path, &g)
 	t.Logf("%s: written by %s with torch %s", path, g.Generator, g.Torch)
 	return g
 }

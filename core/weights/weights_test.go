@@ -1,13 +1,14 @@
 package weights
 
 import (
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sbmoe/sbmoe/core/golden"
 	"time"
 )
 
@@ -22,16 +23,10 @@ type expectedTensor struct {
 
 func loadExpected(t *testing.T) []expectedTensor {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtureDir, "tiny_expected.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var exp struct {
 		Tensors []expectedTensor `json:"tensors"`
 	}
-	if err := json.Unmarshal(b, &exp); err != nil {
-		t.Fatal(err)
-	}
+	golden.ReadJSON(t, filepath.Join(fixtureDir, "tiny_expected.json"), &exp)
 	return exp.Tensors
 }
 
