@@ -11,7 +11,7 @@ func BenchmarkStep(b *testing.B) {
 	for _, router := range []Router{RouterPaper, RouterLearned} {
 		b.Run(string(router), func(b *testing.B) {
 			const rows, hidden = 64, 384
-			cfg := Config{Hidden: hidden, Experts: 6, Router: router, Pool: PoolTop1}
+			cfg := Config{Hidden: hidden, Experts: 6, Router: router, Mix: MixTop1}
 			blk, _ := New(cfg, 1)
 			rng := rand.New(rand.NewPCG(1, 2))
 			h, dout := normals(rng, rows*hidden), normals(rng, rows*hidden)
@@ -28,7 +28,7 @@ func BenchmarkStep(b *testing.B) {
 // BenchmarkEvalAll is inference with every expert mixed, the costliest pool.
 func BenchmarkEvalAll(b *testing.B) {
 	const rows, hidden = 64, 384
-	cfg := Config{Hidden: hidden, Experts: 6, Router: RouterPaper, Pool: PoolAll}
+	cfg := Config{Hidden: hidden, Experts: 6, Router: RouterPaper, Mix: MixAll}
 	blk, _ := New(cfg, 1)
 	h := normals(rand.New(rand.NewPCG(1, 2)), rows*hidden)
 	out := make([]float32, rows*hidden)

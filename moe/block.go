@@ -5,12 +5,12 @@ import (
 	"math/rand/v2"
 	"strconv"
 
-	"github.com/sbmoe/sbmoe/core/kernel"
+	"github.com/sbmoe/sbmoe/core/f32"
 	"github.com/sbmoe/sbmoe/core/train"
 )
 
 // Mode says whether a forward pass trains (noisy top-1 gating) or evaluates (no noise,
-// experts mixed as Config.Pool says).
+// experts mixed as Config.Mix says).
 type Mode uint8
 
 const (
@@ -87,16 +87,26 @@ func newBlock(cfg Config) *Block {
 	return b
 }
 
+// Clone returns a copy of the block's config and weights, with zero gradients and its own
+// buffers.
+func (b *Block) Clone() *Block {
+	c := newBlock(b.cfg)
+	for i, p := range b.params {
+		copy(c.params[i].Data, p.Data)
+	}
+	return c
+}
+
 // Config returns the block's configuration.
 func (b *Block) Config() Config { return b.cfg }
 
-// SetPool chooses how Eval mode mixes the experts, so that one trained head is evaluated
+// SetMix chooses how Eval mode mixes the experts, so that one trained head is evaluated
 // both ways.
-func (b *Block) SetPool(p Pool) error {
+func (b *Block) SetMix(m Mix) error {
 	c := b.cfg
-	c.Pool = p
+	c.Mix = m
 	if err := c.Validate(); err != nil {
-		return fmt.Errorf("moe: set pool: %w", err)
+		return fmt.Errorf("moe: set mix: %w", err)
 	}
 	b.cfg = c
 	return nil
@@ -133,7 +143,7 @@ func (b *Block) forward(out, h []float32, rows int, mode Mode, eps []float32) Ro
 	hidden, half, e := b.cfg.Hidden, b.cfg.Hidden/2, b.cfg.Experts
 	s := &b.st
 	s.rows, s.train = rows, mode == Train
-	s.top1 = s.train || b.cfg.Pool == PoolTop1
+	s.top1 = s.train || b.cfg.Mix == MixTop1
 	s.eps = eps
 	s.h = grow(&s.hBuf, rows*hidden)
 	copy(s.h, h[:rows*hidden])
@@ -176,7 +186,7 @@ func (b *Block) forward(out, h []float32, rows int, mode Mode, eps []float32) Ro
 	for m := range b.experts {
 		for j := s.offset[m]; j < s.offset[m+1]; j++ {
 			r := s.slotRow[j]
-			kernel.Axpy(s.weights[r*e+m], s.expOut[j*hidden:(j+1)*hidden], s.mix[r*hidden:(r+1)*hidden])
+			f32.Axpy(s.weights[r*e+m], s.expOut[j*hidden:(j+1)*hidden], s.mix[r*hidden:(r+1)*hidden])
 		}
 	}
 	s.norm = grow(&s.normBuf, rows)
@@ -256,7 +266,7 @@ func (b *Block) Backward(dh, dout []float32, dAux float32) {
 	slots := len(s.slotRow)
 	tr := grow(&s.trBuf, max(slots, rows)*hidden)
 
-	kernel.Axpy(1, dout[:rows*hidden], dh[:rows*hidden]) // the residual
+	f32.Axpy(1, dout[:rows*hidden], dh[:rows*hidden]) // the residual
 
 	dmix := grow(&s.dmixBuf, rows*hidden)
 	normalizeResidualBackward(dmix, dout, s.mix, s.norm, rows, hidden)
@@ -277,9 +287,9 @@ func (b *Block) Backward(dh, dout []float32, dAux float32) {
 			}
 			if straightThrough {
 				// out = c·ŷ + h with c = 1 + p_k − stopgrad(p_k): ∂out/∂p_k = ŷ.
-				dprobs[r*e+m] += kernel.Dot(s.mix[r*hidden:(r+1)*hidden], dout[r*hidden:(r+1)*hidden]) / max(s.norm[r], normEps)
+				dprobs[r*e+m] += f32.Dot(s.mix[r*hidden:(r+1)*hidden], dout[r*hidden:(r+1)*hidden]) / max(s.norm[r], normEps)
 			} else {
-				dprobs[r*e+m] += kernel.Dot(eo, dm)
+				dprobs[r*e+m] += f32.Dot(eo, dm)
 			}
 		}
 	}
@@ -317,7 +327,7 @@ func (b *Block) Backward(dh, dout []float32, dAux float32) {
 		b.experts[m].up.backward(dxs[lo*hidden:hi*hidden], da, s.xs[lo*hidden:hi*hidden], hi-lo, tr)
 	}
 	for j, r := range s.slotRow {
-		kernel.Axpy(1, dxs[j*hidden:(j+1)*hidden], dh[r*hidden:(r+1)*hidden])
+		f32.Axpy(1, dxs[j*hidden:(j+1)*hidden], dh[r*hidden:(r+1)*hidden])
 	}
 }
 

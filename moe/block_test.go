@@ -85,7 +85,7 @@ func TestForwardModes(t *testing.T) {
 	}
 
 	top1, _ := run(paper, Eval, 0)
-	if err := paper.SetPool(PoolAll); err != nil {
+	if err := paper.SetMix(MixAll); err != nil {
 		t.Fatal(err)
 	}
 	all, _ := run(paper, Eval, 0)
@@ -103,7 +103,7 @@ func TestForwardModes(t *testing.T) {
 			t.Fatalf("row %d: |out − h| = %v, want 1", r, math.Sqrt(ss))
 		}
 	}
-	if err := paper.SetPool("top3"); err == nil {
+	if err := paper.SetMix("top3"); err == nil {
 		t.Error("SetPool accepted top3")
 	}
 }
@@ -122,8 +122,8 @@ func maxDiff(a, b []float32) float64 {
 func TestNoAllocations(t *testing.T) {
 	const rows, hidden = 64, 384
 	for _, cfg := range []Config{
-		{Hidden: hidden, Experts: 6, Router: RouterPaper, Pool: PoolTop1},
-		{Hidden: hidden, Experts: 6, Router: RouterLearned, Pool: PoolAll, BalanceCoef: 0.01},
+		{Hidden: hidden, Experts: 6, Router: RouterPaper, Mix: MixTop1},
+		{Hidden: hidden, Experts: 6, Router: RouterLearned, Mix: MixAll, BalanceCoef: 0.01},
 	} {
 		b, _ := New(cfg, 1)
 		rng := rand.New(rand.NewPCG(1, 2))
@@ -136,7 +136,7 @@ func TestNoAllocations(t *testing.T) {
 			}
 			step()
 			if n := testing.AllocsPerRun(3, step); n != 0 {
-				t.Errorf("%s/%s mode %d: %v allocations per forward+backward", cfg.Router, cfg.Pool, mode, n)
+				t.Errorf("%s/%s mode %d: %v allocations per forward+backward", cfg.Router, cfg.Mix, mode, n)
 			}
 		}
 	}
@@ -164,7 +164,7 @@ func TestMisusePanics(t *testing.T) {
 // tensor and leaves noise_linear as initialised.
 func TestAdamWStep(t *testing.T) {
 	const rows = 8
-	cfg := Config{Hidden: 8, Experts: 3, Router: RouterLearned, Pool: PoolTop1, BalanceCoef: 0.01}
+	cfg := Config{Hidden: 8, Experts: 3, Router: RouterLearned, Mix: MixTop1, BalanceCoef: 0.01}
 	b, _ := New(cfg, 1)
 	before := make(map[string][]float32)
 	for _, p := range b.Params() {

@@ -19,12 +19,12 @@ const (
 	RouterLearned Router = "learned"
 )
 
-// Pool names how experts are mixed at inference (Eval mode). Training always keeps the top-1.
-type Pool string
+// Mix names how experts are mixed at inference (Eval mode). Training always keeps the top-1.
+type Mix string
 
 const (
-	PoolTop1 Pool = "top1" // the most probable expert only, weighted by its probability
-	PoolAll  Pool = "all"  // every expert weighted by the softmax
+	MixTop1 Mix = "top1" // the most probable expert only, weighted by its probability
+	MixAll  Mix = "all"  // every expert weighted by the softmax
 )
 
 // Config describes a block. Its JSON form is moe_config.json.
@@ -32,7 +32,7 @@ type Config struct {
 	Hidden  int    `json:"hidden_size"` // H, the pooled embedding's width
 	Experts int    `json:"num_experts"` // E; the paper uses 6
 	Router  Router `json:"router"`
-	Pool    Pool   `json:"pool"`
+	Mix     Mix    `json:"mix"`
 	// BalanceCoef weighs the load-balancing loss E·Σ_m f_m·P_m of the learned router
 	// (0.01 in Switch Transformer); the paper router has none, so it must be 0 there.
 	BalanceCoef float32 `json:"balance_coef"`
@@ -40,7 +40,7 @@ type Config struct {
 
 // DefaultConfig is the paper's block for a given hidden size: 6 experts, paper router, TOP-1.
 func DefaultConfig(hidden int) Config {
-	return Config{Hidden: hidden, Experts: 6, Router: RouterPaper, Pool: PoolTop1}
+	return Config{Hidden: hidden, Experts: 6, Router: RouterPaper, Mix: MixTop1}
 }
 
 // Validate reports the first field that cannot build a block, by its JSON name.
@@ -52,8 +52,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("field num_experts: %d, want at least 1", c.Experts)
 	case c.Router != RouterPaper && c.Router != RouterLearned:
 		return fmt.Errorf("field router: %q, want %q or %q", c.Router, RouterPaper, RouterLearned)
-	case c.Pool != PoolTop1 && c.Pool != PoolAll:
-		return fmt.Errorf("field pool: %q, want %q or %q", c.Pool, PoolTop1, PoolAll)
+	case c.Mix != MixTop1 && c.Mix != MixAll:
+		return fmt.Errorf("field mix: %q, want %q or %q", c.Mix, MixTop1, MixAll)
 	case c.BalanceCoef < 0 || math.IsNaN(float64(c.BalanceCoef)) || math.IsInf(float64(c.BalanceCoef), 0):
 		return fmt.Errorf("field balance_coef: %v, want a finite value ≥ 0", c.BalanceCoef)
 	case c.Router == RouterPaper && c.BalanceCoef != 0:
@@ -67,12 +67,13 @@ type configJSON struct {
 	Hidden      *int     `json:"hidden_size"`
 	Experts     *int     `json:"num_experts"`
 	Router      *Router  `json:"router"`
-	Pool        *Pool    `json:"pool"`
+	Mix         *Mix     `json:"mix"`
+	LegacyPool  *Mix     `json:"pool"` // the name of mix before it was renamed
 	BalanceCoef *float32 `json:"balance_coef"`
 }
 
-// ParseConfig reads moe_config.json. hidden_size, num_experts and router are required; pool
-// defaults to top1 and balance_coef to 0. Unknown fields are errors: a misspelt field would
+// ParseConfig reads moe_config.json. hidden_size, num_experts and router are required; mix
+// (or pool, its old name) defaults to top1 and balance_coef to 0. Unknown fields are errors: a misspelt field would
 // otherwise silently fall back to its default.
 func ParseConfig(b []byte) (Config, error) {
 	var raw configJSON
@@ -88,7 +89,7 @@ func ParseConfig(b []byte) (Config, error) {
 	if dec.More() {
 		return Config{}, errors.New("data after the JSON object")
 	}
-	c := Config{Pool: PoolTop1}
+	c := Config{Mix: MixTop1}
 	switch {
 	case raw.Hidden == nil:
 		return Config{}, errors.New("field hidden_size: missing")
@@ -98,8 +99,13 @@ func ParseConfig(b []byte) (Config, error) {
 		return Config{}, errors.New("field router: missing")
 	}
 	c.Hidden, c.Experts, c.Router = *raw.Hidden, *raw.Experts, *raw.Router
-	if raw.Pool != nil {
-		c.Pool = *raw.Pool
+	switch {
+	case raw.Mix != nil && raw.LegacyPool != nil:
+		return Config{}, errors.New("field pool: the old name of mix; give one of them")
+	case raw.Mix != nil:
+		c.Mix = *raw.Mix
+	case raw.LegacyPool != nil:
+		c.Mix = *raw.LegacyPool
 	}
 	if raw.BalanceCoef != nil {
 		c.BalanceCoef = *raw.BalanceCoef

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/sbmoe/sbmoe/core/bert"
-	goldenfile "github.com/sbmoe/sbmoe/core/golden"
 	"github.com/sbmoe/sbmoe/core/train"
 )
 
@@ -85,9 +84,9 @@ const (
 // losses.
 func TestTrainGoldenTiny(t *testing.T) {
 	var gold e2eTiny
-	goldenfile.ReadJSON(t, filepath.Join(e2eDir, "tiny.json.gz"), &gold)
+	readGolden(t, filepath.Join(e2eDir, "tiny.json.gz"), &gold)
 	t.Logf("golden file by %v, %v", gold.Header["generator"], gold.Header["versions"])
-	noiseQ, noiseD := goldenfile.Float32s(t, gold.NoiseQueries), goldenfile.Float32s(t, gold.NoiseDocuments)
+	noiseQ, noiseD := goldenFloats(t, gold.NoiseQueries), goldenFloats(t, gold.NoiseDocuments)
 	for _, c := range gold.Cases {
 		t.Run(c.Name, func(t *testing.T) {
 			if len(c.Losses) != gold.Steps || (c.Name == "moe" && len(c.Experts) != gold.Steps) {
@@ -156,8 +155,8 @@ func TestTrainGoldenTiny(t *testing.T) {
 				}
 				m.Backward(acts, rowsOf(dh, h), grads)
 				if step == 0 {
-					compareRel(t, "pooled", pooled, goldenfile.Float32s(t, c.Pooled), e2eGradTol, 0)
-					compareRel(t, "out", out, goldenfile.Float32s(t, c.Out), e2eGradTol, 0)
+					compareRel(t, "pooled", pooled, goldenFloats(t, c.Pooled), e2eGradTol, 0)
+					compareRel(t, "out", out, goldenFloats(t, c.Out), e2eGradTol, 0)
 					compareGrads(t, c.Grads, append(m.Params(grads), blockParams(blk)...), e2eGradTol, true)
 				}
 				if blk != nil {
@@ -197,7 +196,7 @@ func TestTrainStepMiniLM(t *testing.T) {
 		t.Skipf("default model absent (%v): `make model` fetches it", err)
 	}
 	var gold e2eMiniLM
-	goldenfile.ReadJSON(t, filepath.Join(e2eDir, "minilm.json.gz"), &gold)
+	readGolden(t, filepath.Join(e2eDir, "minilm.json.gz"), &gold)
 	t.Logf("golden file by %v, %v", gold.Header["generator"], gold.Header["versions"])
 	m, err := bert.Load(dir)
 	if err != nil {
@@ -230,7 +229,7 @@ func TestTrainStepMiniLM(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkLoss(t, "loss", stats.Loss, gold.Loss, e2eLossTol)
-	compareRel(t, "pooled", pooled, goldenfile.Float32s(t, gold.Pooled), e2eGradTol, 0)
+	compareRel(t, "pooled", pooled, goldenFloats(t, gold.Pooled), e2eGradTol, 0)
 	loss.Backward(dpooled[:b*h], dpooled[b*h:])
 	m.Backward(acts, rowsOf(dpooled, h), grads)
 	compareGrads(t, gold.Grads, params, e2eMiniLMGradTol, false)
@@ -304,7 +303,7 @@ func compareGrads(t *testing.T, golden []e2eGrad, params []*train.Param, rtol fl
 	want := make([][]float32, len(golden))
 	var largest float64
 	for i, g := range golden {
-		want[i] = goldenfile.Float32s(t, g.Grad)
+		want[i] = goldenFloats(t, g.Grad)
 		for _, v := range want[i] {
 			largest = max(largest, math.Abs(float64(v)))
 		}

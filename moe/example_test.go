@@ -11,7 +11,7 @@ import (
 // expert mixed.
 func Example() {
 	const rows, hidden = 4, 8
-	cfg := moe.Config{Hidden: hidden, Experts: 3, Router: moe.RouterLearned, Pool: moe.PoolTop1, BalanceCoef: 0.01}
+	cfg := moe.Config{Hidden: hidden, Experts: 3, Router: moe.RouterLearned, Mix: moe.MixTop1, BalanceCoef: 0.01}
 	block, err := moe.New(cfg, 42)
 	if err != nil {
 		fmt.Println(err)
@@ -42,7 +42,7 @@ func Example() {
 	}
 	fmt.Println("tensors:", len(block.Params()), "trained:", trained)
 
-	if err := block.SetPool(moe.PoolAll); err != nil {
+	if err := block.SetMix(moe.MixAll); err != nil {
 		fmt.Println(err)
 		return
 	}

@@ -21,21 +21,21 @@ func TestGradFiniteDiff(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		router Router
-		pool   Pool
+		mix    Mix
 		mode   Mode
 		coef   float32
 	}{
-		{"paper/train", RouterPaper, PoolTop1, Train, 0},
-		{"paper/eval/top1", RouterPaper, PoolTop1, Eval, 0},
-		{"paper/eval/all", RouterPaper, PoolAll, Eval, 0},
-		{"learned/train", RouterLearned, PoolTop1, Train, 0.3},
-		{"learned/eval/top1", RouterLearned, PoolTop1, Eval, 0.3},
-		{"learned/eval/all", RouterLearned, PoolAll, Eval, 0.3},
+		{"paper/train", RouterPaper, MixTop1, Train, 0},
+		{"paper/eval/top1", RouterPaper, MixTop1, Eval, 0},
+		{"paper/eval/all", RouterPaper, MixAll, Eval, 0},
+		{"learned/train", RouterLearned, MixTop1, Train, 0.3},
+		{"learned/eval/top1", RouterLearned, MixTop1, Eval, 0.3},
+		{"learned/eval/all", RouterLearned, MixAll, Eval, 0.3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{Hidden: hidden, Experts: experts, Router: tc.router, Pool: tc.pool, BalanceCoef: tc.coef}
+			cfg := Config{Hidden: hidden, Experts: experts, Router: tc.router, Mix: tc.mix, BalanceCoef: tc.coef}
 			b, h, r, noise := clearOfKinks(t, cfg, rows, tc.mode)
-			straightThrough := tc.router == RouterLearned && (tc.mode == Train || tc.pool == PoolTop1)
+			straightThrough := tc.router == RouterLearned && (tc.mode == Train || tc.mix == MixTop1)
 
 			out := make([]float32, rows*hidden)
 			rt := b.forward(out, h, rows, tc.mode, noise)

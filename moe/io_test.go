@@ -1,51 +1,86 @@
 package moe
 
 import (
-	"os"
-	"path/filepath"
+	"bytes"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/sbmoe/sbmoe/core/weights"
 )
 
-func TestSaveLoadRoundTrip(t *testing.T) {
-	cfg := Config{Hidden: 12, Experts: 3, Router: RouterLearned, Pool: PoolAll, BalanceCoef: 0.01}
+func TestSaveReadRoundTrip(t *testing.T) {
+	cfg := Config{Hidden: 12, Experts: 3, Router: RouterLearned, Mix: MixAll, BalanceCoef: 0.01}
 	b, err := New(cfg, 42)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	if err := b.Save(dir); err != nil {
+	var buf bytes.Buffer
+	if err := b.Save(&buf); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Load(dir)
+	fromBytes, err := Read(HeadFile, buf.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Config() != cfg {
-		t.Errorf("config %+v, want %+v", got.Config(), cfg)
+	fromFS, err := LoadFS(fstest.MapFS{HeadFile: {Data: buf.Bytes()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range []*Block{fromBytes, fromFS} {
+		sameBlock(t, got, b)
+	}
+}
+
+func sameBlock(t *testing.T, got, want *Block) {
+	t.Helper()
+	if got.Config() != want.Config() {
+		t.Errorf("config %+v, want %+v", got.Config(), want.Config())
 	}
 	for i, p := range got.Params() {
-		q := b.Params()[i]
+		q := want.Params()[i]
 		if p.Name != q.Name || !slices.Equal(p.Shape, q.Shape) || !slices.Equal(p.Data, q.Data) || p.Frozen != q.Frozen {
 			t.Errorf("tensor %d: %s %v frozen=%v, want %s %v frozen=%v (or data differs)", i, p.Name, p.Shape, p.Frozen, q.Name, q.Shape, q.Frozen)
 		}
 	}
-	entries, err := os.ReadDir(dir)
+}
+
+// legacyFiles is a head in the two-file layout of earlier versions.
+func legacyFiles(t *testing.T, b *Block, tensors []*weights.Tensor) fstest.MapFS {
+	t.Helper()
+	if tensors == nil {
+		for _, p := range b.Params() {
+			tensors = append(tensors, &weights.Tensor{Name: p.Name, Shape: p.Shape, Data: p.Data})
+		}
+	}
+	var w bytes.Buffer
+	if err := weights.WriteSafetensors(&w, tensors, map[string]string{"format": "sbmoe-moe"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := MarshalConfig(b.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 2 {
-		t.Errorf("directory holds %d files after save, want 2 (no temporary files left)", len(entries))
+	return fstest.MapFS{legacyConfigFile: {Data: cfg}, legacyWeightsFile: {Data: w.Bytes()}}
+}
+
+func TestLoadLegacyLayout(t *testing.T) {
+	b, err := New(Config{Hidden: 8, Experts: 2, Router: RouterPaper, Mix: MixTop1}, 7)
+	if err != nil {
+		t.Fatal(err)
 	}
+	got, err := LoadFS(legacyFiles(t, b, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameBlock(t, got, b)
 }
 
 // TestLoadErrors damages a saved head one way at a time; each error must name the file and
 // the field or tensor at fault.
 func TestLoadErrors(t *testing.T) {
-	cfg := Config{Hidden: 8, Experts: 2, Router: RouterPaper, Pool: PoolTop1}
+	cfg := Config{Hidden: 8, Experts: 2, Router: RouterPaper, Mix: MixTop1}
 	b, err := New(cfg, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -59,51 +94,61 @@ func TestLoadErrors(t *testing.T) {
 		}
 		return append(ts, extra...)
 	}
+	headWith := func(meta map[string]string, ts []*weights.Tensor) []byte {
+		var w bytes.Buffer
+		if err := weights.WriteSafetensors(&w, ts, meta); err != nil {
+			t.Fatal(err)
+		}
+		return w.Bytes()
+	}
+	goodConfig, _ := MarshalConfig(cfg)
 	for _, tc := range []struct {
 		name    string
 		config  string            // moe_config.json; "" leaves the saved one
 		tensors []*weights.Tensor // moe.safetensors; nil leaves the saved one
 		raw     []byte            // moe.safetensors bytes, when set
+		head    []byte            // a head.safetensors instead of the legacy pair, when set
 		want    []string          // substrings of the error
 		remove  string            // a file to delete
 	}{
-		{name: "missing config", remove: ConfigFile, want: []string{ConfigFile}},
-		{name: "missing weights", remove: WeightsFile, want: []string{WeightsFile}},
-		{name: "bad json", config: `{"hidden_size": 8,`, want: []string{ConfigFile}},
-		{name: "wrong type", config: `{"hidden_size": "8", "num_experts": 2, "router": "paper"}`, want: []string{ConfigFile, "field hidden_size"}},
-		{name: "unknown field", config: `{"hidden_size": 8, "num_experts": 2, "router": "paper", "experts": 3}`, want: []string{ConfigFile, `"experts"`}},
-		{name: "missing field", config: `{"hidden_size": 8, "router": "paper"}`, want: []string{ConfigFile, "field num_experts: missing"}},
+		{name: "empty folder", remove: "*", want: []string{HeadFile, legacyConfigFile}},
+		{name: "missing weights", remove: legacyWeightsFile, want: []string{legacyWeightsFile}},
+		{name: "bad json", config: `{"hidden_size": 8,`, want: []string{legacyConfigFile}},
+		{name: "wrong type", config: `{"hidden_size": "8", "num_experts": 2, "router": "paper"}`, want: []string{legacyConfigFile, "field hidden_size"}},
+		{name: "unknown field", config: `{"hidden_size": 8, "num_experts": 2, "router": "paper", "experts": 3}`, want: []string{legacyConfigFile, `"experts"`}},
+		{name: "missing field", config: `{"hidden_size": 8, "router": "paper"}`, want: []string{legacyConfigFile, "field num_experts: missing"}},
 		{name: "bad router", config: `{"hidden_size": 8, "num_experts": 2, "router": "random"}`, want: []string{"field router"}},
-		{name: "shape mismatch", config: `{"hidden_size": 10, "num_experts": 2, "router": "paper"}`, want: []string{WeightsFile, "cls_1.weight", "shape [4 8], want [5 10]"}},
-		{name: "more experts than saved", config: `{"hidden_size": 8, "num_experts": 3, "router": "paper"}`, want: []string{WeightsFile, "cls_3.weight"}},
-		{name: "missing tensor", tensors: tensors("specializer.1.query_embedding_changer_4.bias"), want: []string{WeightsFile, "specializer.1.query_embedding_changer_4.bias", "not found"}},
-		{name: "extra tensor", tensors: tensors("", &weights.Tensor{Name: "doc_model.pooler.dense.bias", Shape: []int{1}, Data: []float32{0}}), want: []string{WeightsFile, "doc_model.pooler.dense.bias"}},
-		{name: "truncated weights", raw: []byte{1, 2, 3}, want: []string{WeightsFile, "too short"}},
+		{name: "shape mismatch", config: `{"hidden_size": 10, "num_experts": 2, "router": "paper"}`, want: []string{legacyWeightsFile, "cls_1.weight", "shape [4 8], want [5 10]"}},
+		{name: "more experts than saved", config: `{"hidden_size": 8, "num_experts": 3, "router": "paper"}`, want: []string{legacyWeightsFile, "cls_3.weight"}},
+		{name: "missing tensor", tensors: tensors("specializer.1.query_embedding_changer_4.bias"), want: []string{legacyWeightsFile, "specializer.1.query_embedding_changer_4.bias", "not found"}},
+		{name: "extra tensor", tensors: tensors("", &weights.Tensor{Name: "doc_model.pooler.dense.bias", Shape: []int{1}, Data: []float32{0}}), want: []string{legacyWeightsFile, "doc_model.pooler.dense.bias"}},
+		{name: "truncated weights", raw: []byte{1, 2, 3}, want: []string{legacyWeightsFile, "too short"}},
+		{name: "head: not a head file", head: headWith(nil, tensors("")), want: []string{HeadFile, "metadata field format", "not an sbmoe head"}},
+		{name: "head: bad config", head: headWith(map[string]string{"format": "sbmoe-head", "moe_config": `{"hidden_size": 8}`}, tensors("")), want: []string{HeadFile, "moe_config", "field num_experts: missing"}},
+		{name: "head: missing tensor", head: headWith(map[string]string{"format": "sbmoe-head", "moe_config": string(goodConfig)}, tensors("cls_3.bias")), want: []string{HeadFile, "cls_3.bias", "not found"}},
+		{name: "head: truncated", head: []byte{8, 0, 0}, want: []string{HeadFile, "too short"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := b.Save(dir); err != nil {
-				t.Fatal(err)
-			}
+			files := legacyFiles(t, b, tc.tensors)
 			if tc.config != "" {
-				write(t, filepath.Join(dir, ConfigFile), []byte(tc.config))
-			}
-			if tc.tensors != nil {
-				if err := weights.WriteSafetensors(filepath.Join(dir, WeightsFile), tc.tensors, nil); err != nil {
-					t.Fatal(err)
-				}
+				files[legacyConfigFile] = &fstest.MapFile{Data: []byte(tc.config)}
 			}
 			if tc.raw != nil {
-				write(t, filepath.Join(dir, WeightsFile), tc.raw)
+				files[legacyWeightsFile] = &fstest.MapFile{Data: tc.raw}
 			}
-			if tc.remove != "" {
-				if err := os.Remove(filepath.Join(dir, tc.remove)); err != nil {
-					t.Fatal(err)
-				}
+			if tc.head != nil {
+				files = fstest.MapFS{HeadFile: {Data: tc.head}}
 			}
-			_, err := Load(dir)
+			switch tc.remove {
+			case "*":
+				files = fstest.MapFS{}
+			case "":
+			default:
+				delete(files, tc.remove)
+			}
+			_, err := LoadFS(files)
 			if err == nil {
-				t.Fatal("Load succeeded")
+				t.Fatal("LoadFS succeeded")
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
@@ -114,10 +159,10 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-func write(t *testing.T, path string, data []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
+func TestLoadNamesFolder(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(dir); err == nil || !strings.HasPrefix(err.Error(), dir+": load head: no "+HeadFile) {
+		t.Errorf("got %v, want an error naming %s and %s", err, dir, HeadFile)
 	}
 }
 
@@ -129,10 +174,11 @@ func TestParseConfig(t *testing.T) {
 	}{
 		{json: `{"hidden_size": 384, "num_experts": 6, "router": "paper"}`, want: DefaultConfig(384)},
 		{json: `{"hidden_size": 16, "num_experts": 4, "router": "learned", "pool": "all", "balance_coef": 0.01}`,
-			want: Config{Hidden: 16, Experts: 4, Router: RouterLearned, Pool: PoolAll, BalanceCoef: 0.01}},
+			want: Config{Hidden: 16, Experts: 4, Router: RouterLearned, Mix: MixAll, BalanceCoef: 0.01}},
 		{json: `{"hidden_size": 1, "num_experts": 6, "router": "paper"}`, wantErr: "field hidden_size"},
 		{json: `{"hidden_size": 8, "num_experts": 0, "router": "paper"}`, wantErr: "field num_experts"},
-		{json: `{"hidden_size": 8, "num_experts": 2, "router": "paper", "pool": "top2"}`, wantErr: "field pool"},
+		{json: `{"hidden_size": 8, "num_experts": 2, "router": "paper", "pool": "top2"}`, wantErr: "field mix"},
+		{json: `{"hidden_size": 8, "num_experts": 2, "router": "paper", "mix": "all", "pool": "all"}`, wantErr: "field pool"},
 		{json: `{"hidden_size": 8, "num_experts": 2, "router": "paper", "balance_coef": 0.01}`, wantErr: "field balance_coef"},
 		{json: `{"hidden_size": 8, "num_experts": 2, "router": "learned", "balance_coef": -1}`, wantErr: "field balance_coef"},
 		{json: `{"hidden_size": 8, "num_experts": 2, "router": "paper"} {}`, wantErr: "data after"},
@@ -180,20 +226,17 @@ func FuzzParseConfig(f *testing.F) {
 }
 
 func TestLoadErrorMessages(t *testing.T) {
-	dir := t.TempDir()
-	b, _ := New(Config{Hidden: 8, Experts: 2, Router: RouterPaper, Pool: PoolTop1}, 1)
-	if err := b.Save(dir); err != nil {
-		t.Fatal(err)
-	}
+	b, _ := New(Config{Hidden: 8, Experts: 2, Router: RouterPaper, Mix: MixTop1}, 1)
+	files := legacyFiles(t, b, nil)
 	for _, cfg := range []string{
 		`{"hidden_size": 1000000000, "num_experts": 2, "router": "paper"}`,
 		`{"hidden_size": 8, "num_experts": 2, "router": "paper", "pool": 1}`,
 	} {
-		write(t, filepath.Join(dir, ConfigFile), []byte(cfg))
-		_, err := Load(dir)
+		files[legacyConfigFile] = &fstest.MapFile{Data: []byte(cfg)}
+		_, err := LoadFS(files)
 		t.Logf("%s\n\t→ %v", cfg, err)
 		if err == nil {
-			t.Errorf("Load accepted %s", cfg)
+			t.Errorf("LoadFS accepted %s", cfg)
 		}
 	}
 }

@@ -3,7 +3,7 @@ package moe
 import (
 	"math/rand/v2"
 
-	"github.com/sbmoe/sbmoe/core/kernel"
+	"github.com/sbmoe/sbmoe/core/f32"
 	"github.com/sbmoe/sbmoe/core/train"
 )
 
@@ -41,7 +41,7 @@ func (l *linear) forward(y, x []float32, rows int) {
 		xr := x[r*l.in : (r+1)*l.in]
 		yr := y[r*l.out : (r+1)*l.out]
 		for o := range l.out {
-			yr[o] = b[o] + kernel.Dot(xr, w[o*l.in:(o+1)*l.in])
+			yr[o] = b[o] + f32.Dot(xr, w[o*l.in:(o+1)*l.in])
 		}
 	}
 }
@@ -51,7 +51,7 @@ func (l *linear) forward(y, x []float32, rows int) {
 // dx may be nil when nothing upstream needs it. tr is scratch of at least rows·out floats.
 func (l *linear) backward(dx, dy, x []float32, rows int, tr []float32) {
 	if dx != nil {
-		kernel.Gemm(rows, l.in, l.out, dy, l.out, l.w.Data, l.in, dx, l.in)
+		f32.Gemm(rows, l.in, l.out, dy, l.out, l.w.Data, l.in, dx, l.in)
 	}
 	if l.w.Frozen {
 		return
@@ -62,7 +62,7 @@ func (l *linear) backward(dx, dy, x []float32, rows int, tr []float32) {
 			dyT[o*rows+r] = dy[r*l.out+o]
 		}
 	}
-	kernel.Gemm(l.out, l.in, rows, dyT, rows, x, l.in, l.w.Grad, l.in)
+	f32.Gemm(l.out, l.in, rows, dyT, rows, x, l.in, l.w.Grad, l.in)
 	db := l.b.Grad
 	for o := range l.out {
 		var s float32

@@ -3,7 +3,7 @@ package bert
 import (
 	"math"
 
-	"github.com/sbmoe/sbmoe/core/kernel"
+	"github.com/sbmoe/sbmoe/core/internal/kernel"
 )
 
 // attention is BERT's multi-head self-attention before its output projection: for each

@@ -5,8 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"strings"
 )
@@ -47,21 +46,22 @@ type hfConfig struct {
 	PositionEmbeddingType string   `json:"position_embedding_type"`
 }
 
-// LoadConfig reads config.json and the sentence-transformers files of a model folder.
-func LoadConfig(dir string) (Config, error) {
+// LoadConfigFS reads config.json and the sentence-transformers files (modules.json, the
+// pooling module's config, sentence_bert_config.json) of a model folder, the root of fsys.
+func LoadConfigFS(fsys fs.FS) (Config, error) {
 	var hc hfConfig
 	hc.LayerNormEps = 1e-12
 	hc.HiddenAct = "gelu"
 	hc.TypeVocabSize = 2
-	if err := readJSON(dir, "config.json", &hc); err != nil {
+	if err := readJSON(fsys, "config.json", &hc); err != nil {
 		return Config{}, err
 	}
 	if err := hc.check(); err != nil {
-		return Config{}, fmt.Errorf("load %s: %w", filepath.Join(dir, "config.json"), err)
+		return Config{}, fmt.Errorf("load config.json: %w", err)
 	}
 	c := hc.Config
 	c.Pooling, c.MaxSeqLength = PoolMean, c.MaxPositions
-	if err := c.readSentenceTransformers(dir); err != nil {
+	if err := c.readSentenceTransformers(fsys); err != nil {
 		return Config{}, err
 	}
 	return c, nil
@@ -101,12 +101,12 @@ func (hc *hfConfig) check() error {
 
 // readSentenceTransformers applies modules.json, the pooling module's config and
 // sentence_bert_config.json when the folder has them.
-func (c *Config) readSentenceTransformers(dir string) error {
+func (c *Config) readSentenceTransformers(fsys fs.FS) error {
 	var modules []struct {
 		Path string `json:"path"`
 		Type string `json:"type"`
 	}
-	if err := readJSON(dir, "modules.json", &modules); err != nil {
+	if err := readJSON(fsys, "modules.json", &modules); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -121,31 +121,34 @@ func (c *Config) readSentenceTransformers(dir string) error {
 				Max      bool `json:"pooling_mode_max_tokens"`
 				MeanSqrt bool `json:"pooling_mode_mean_sqrt_len_tokens"`
 			}
-			name := filepath.Join(m.Path, "config.json")
-			if err := readJSON(dir, name, &p); err != nil {
+			name := path.Join(m.Path, "config.json")
+			if !fs.ValidPath(name) {
+				return fmt.Errorf("load modules.json: module path %q is not inside the model folder", m.Path)
+			}
+			if err := readJSON(fsys, name, &p); err != nil {
 				return err
 			}
 			switch {
 			case p.Max || p.MeanSqrt || (p.CLS && p.Mean):
-				return fmt.Errorf("load %s: only one of pooling_mode_mean_tokens or pooling_mode_cls_token is supported", filepath.Join(dir, name))
+				return fmt.Errorf("load %s: only one of pooling_mode_mean_tokens or pooling_mode_cls_token is supported", name)
 			case p.CLS:
 				c.Pooling = PoolCLS
 			case p.Mean:
 				c.Pooling = PoolMean
 			default:
-				return fmt.Errorf("load %s: no pooling mode is set", filepath.Join(dir, name))
+				return fmt.Errorf("load %s: no pooling mode is set", name)
 			}
 		case strings.HasSuffix(m.Type, ".Normalize"):
 			c.Normalize = true
 		case strings.HasSuffix(m.Type, ".Transformer"):
 		default:
-			return fmt.Errorf("load %s: module type %q is not supported", filepath.Join(dir, "modules.json"), m.Type)
+			return fmt.Errorf("load modules.json: module type %q is not supported", m.Type)
 		}
 	}
 	var sb struct {
 		MaxSeqLength int `json:"max_seq_length"`
 	}
-	err := readJSON(dir, "sentence_bert_config.json", &sb)
+	err := readJSON(fsys, "sentence_bert_config.json", &sb)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -156,14 +159,13 @@ func (c *Config) readSentenceTransformers(dir string) error {
 	return nil
 }
 
-func readJSON(dir, name string, v any) error {
-	path := filepath.Join(dir, name)
-	b, err := os.ReadFile(path)
+func readJSON(fsys fs.FS, name string, v any) error {
+	b, err := fs.ReadFile(fsys, name)
 	if err != nil {
-		return fmt.Errorf("load %s: %w", path, err)
+		return fmt.Errorf("load %s: %w", name, err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("load %s: %w", path, err)
+		return fmt.Errorf("load %s: %w", name, err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package bert
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 )
@@ -101,21 +102,32 @@ type EncodeOptions struct {
 // normalised) vector per text, in the order given. Texts are batched by length so that
 // a batch's sequences cost about the same.
 func (m *Model) Encode(texts []string, opt EncodeOptions) [][]float32 {
+	vecs, _ := m.EncodeContext(context.Background(), texts, opt) // never cancelled
+	return vecs
+}
+
+// EncodeContext is Encode that stops between batches once ctx is done, returning ctx's
+// error.
+func (m *Model) EncodeContext(ctx context.Context, texts []string, opt EncodeOptions) ([][]float32, error) {
 	maxLen := m.Config.MaxSeqLength
 	if opt.MaxLength > 0 {
 		maxLen = opt.MaxLength
 	}
 	maxLen = min(maxLen, m.Config.MaxPositions)
-	batch := cmp.Or(opt.BatchSize, 32)
 	seqs := make([][]int32, len(texts))
 	for i, t := range texts {
 		seqs[i] = m.Tokenizer.Encode(t, maxLen)
 	}
-	return m.EncodeIDs(seqs, batch, opt.Progress)
+	return m.encodeIDs(ctx, seqs, cmp.Or(opt.BatchSize, 32), opt.Progress)
 }
 
 // EncodeIDs is Encode for texts that are already token sequences.
 func (m *Model) EncodeIDs(seqs [][]int32, batch int, progress func(done, total int)) [][]float32 {
+	vecs, _ := m.encodeIDs(context.Background(), seqs, batch, progress) // never cancelled
+	return vecs
+}
+
+func (m *Model) encodeIDs(ctx context.Context, seqs [][]int32, batch int, progress func(done, total int)) ([][]float32, error) {
 	h := m.Config.HiddenSize
 	order := make([]int, len(seqs))
 	for i := range order {
@@ -128,6 +140,9 @@ func (m *Model) EncodeIDs(seqs [][]int32, batch int, progress func(done, total i
 		vecs[i] = flat[i*h : (i+1)*h : (i+1)*h]
 	}
 	for lo := 0; lo < len(order); lo += batch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		idx := order[lo:min(lo+batch, len(order))]
 		group := make([][]int32, len(idx))
 		out := make([][]float32, len(idx))
@@ -140,5 +155,5 @@ func (m *Model) EncodeIDs(seqs [][]int32, batch int, progress func(done, total i
 			progress(lo+len(idx), len(seqs))
 		}
 	}
-	return vecs
+	return vecs, nil
 }

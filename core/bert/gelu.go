@@ -3,7 +3,7 @@ package bert
 import (
 	"math"
 
-	"github.com/sbmoe/sbmoe/core/kernel"
+	"github.com/sbmoe/sbmoe/core/internal/kernel"
 )
 
 // activation is the feed-forward non-linearity: forward applies it in place, backward

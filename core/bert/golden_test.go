@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/sbmoe/sbmoe/core/golden"
+	"github.com/sbmoe/sbmoe/core/internal/golden"
 )
 
 // repoRoot is the module root, two folders above this package.

@@ -1,6 +1,6 @@
 package bert
 
-import "github.com/sbmoe/sbmoe/core/kernel"
+import "github.com/sbmoe/sbmoe/core/internal/kernel"
 
 // panelWidth is the number of output columns the weight is packed by: the widest
 // row tile of the kernels (32 floats, two AVX-512 vectors).

@@ -2,9 +2,12 @@ package bert
 
 import (
 	"fmt"
+	"io/fs"
+	"os"
 	"runtime"
 
 	"github.com/sbmoe/sbmoe/core/tokenizer"
+	"github.com/sbmoe/sbmoe/core/train"
 	"github.com/sbmoe/sbmoe/core/weights"
 )
 
@@ -20,6 +23,7 @@ type Model struct {
 
 	emb    embeddings
 	layers []layer
+	digest string // WeightsDigest, once computed
 }
 
 // layer is one transformer block.
@@ -34,21 +38,23 @@ type layer struct {
 	ffnNorm  layerNorm
 }
 
-// Load reads a Hugging Face model folder: config.json, the tokenizer files, the weights
-// (model.safetensors or pytorch_model.bin) and sentence-transformers' module configs.
-func Load(dir string) (*Model, error) {
-	cfg, err := LoadConfig(dir)
+// LoadFS reads a Hugging Face model folder, the root of fsys: config.json, the tokenizer
+// files, the weights (model.safetensors, pytorch_model.bin or their shards) and
+// sentence-transformers' module configs. A browser or a worker passes an in-memory file
+// system of fetched bytes (fstest.MapFS, say); Load is LoadFS over a folder.
+func LoadFS(fsys fs.FS) (*Model, error) {
+	cfg, err := LoadConfigFS(fsys)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := tokenizer.Load(dir)
+	tok, err := tokenizer.LoadFS(fsys)
 	if err != nil {
 		return nil, err
 	}
 	if tok.VocabSize() > cfg.VocabSize {
-		return nil, fmt.Errorf("load %s: tokenizer has %d tokens but config.json field vocab_size is %d", dir, tok.VocabSize(), cfg.VocabSize)
+		return nil, fmt.Errorf("load: tokenizer has %d tokens but config.json field vocab_size is %d", tok.VocabSize(), cfg.VocabSize)
 	}
-	set, file, err := weights.LoadDir(dir)
+	set, file, err := weights.LoadFS(fsys)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +66,15 @@ func Load(dir string) (*Model, error) {
 	return m, nil
 }
 
+// Load is LoadFS(os.DirFS(dir)); errors start with dir.
+func Load(dir string) (*Model, error) {
+	m, err := LoadFS(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	return m, nil
+}
+
 // New builds an encoder from a config and a checkpoint's tensors (any naming that
 // weights.Set.Canonical understands). The tokenizer is left nil.
 func New(cfg Config, set weights.Set) (*Model, error) {
@@ -68,7 +83,7 @@ func New(cfg Config, set weights.Set) (*Model, error) {
 		return nil, err
 	}
 	h, inter := cfg.HiddenSize, cfg.IntermediateSize
-	g := getter{set: set}
+	g := getter{set: set, names: map[string]bool{}}
 	m := &Model{Config: cfg, Threads: runtime.GOMAXPROCS(0)}
 	m.emb = embeddings{
 		word:      g.get("embeddings.word_embeddings.weight", cfg.VocabSize, h),
@@ -93,14 +108,17 @@ func New(cfg Config, set weights.Set) (*Model, error) {
 	if g.err != nil {
 		return nil, g.err
 	}
+	m.digest = digestParams(g.used)
 	return m, nil
 }
 
 // getter fetches tensors by name and shape, keeping the first error so that New reads
 // as a list of parameters.
 type getter struct {
-	set weights.Set
-	err error
+	set   weights.Set
+	err   error
+	used  []*train.Param // every tensor fetched, for WeightsDigest
+	names map[string]bool
 }
 
 func (g *getter) get(name string, shape ...int) []float32 {
@@ -111,6 +129,10 @@ func (g *getter) get(name string, shape ...int) []float32 {
 	if err != nil {
 		g.err = err
 		return nil
+	}
+	if !g.names[name] {
+		g.names[name] = true
+		g.used = append(g.used, &train.Param{Name: name, Shape: t.Shape, Data: t.Data})
 	}
 	return t.Data
 }

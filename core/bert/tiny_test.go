@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/sbmoe/sbmoe/core/golden"
+	"github.com/sbmoe/sbmoe/core/internal/golden"
 
 	"github.com/sbmoe/sbmoe/core/weights"
 )

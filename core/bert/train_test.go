@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sbmoe/sbmoe/core/golden"
+	"github.com/sbmoe/sbmoe/core/internal/golden"
 )
 
 func loadTiny(t *testing.T) *Model {

@@ -18,10 +18,12 @@
 // All integers and floats are little-endian.
 //
 //	magic    [8]byte  "SBMOEIDX"
-//	version  uint32   1
+//	version  uint32   2 (version 1 files, which lack the fingerprint, are read too)
 //	kind     uint8    1 = Float32, 2 = Int8
 //	dim      uint32   vector length, 1..65536
 //	count    uint32   number of vectors
+//	fingerprint       uint8 length (0..255) + that many bytes of UTF-8 (Origin.Fingerprint)
+//	model             uint16 length (0..4096) + that many bytes of UTF-8 (Origin.Model)
 //	ids      count × (uint32 byte length, 1..65536 bytes of UTF-8), unique
 //	scales   count × float32, finite and >= 0 (Int8 only; absent for Float32)
 //	vectors  count × dim × float32 (Float32) or int8 in [-127, 127] (Int8), row-major

@@ -10,15 +10,18 @@ import (
 	"io"
 	"math"
 	"os"
-
-	"github.com/sbmoe/sbmoe/core/atomicfile"
+	"unicode/utf8"
 )
 
 const (
-	magic   = "SBMOEIDX"
-	version = 1
-	// headerSize is magic, version, kind, dim and count.
+	magic = "SBMOEIDX"
+	// version is what WriteTo writes; Read also reads version 1, which has no fingerprint.
+	version = 2
+	// headerSize is magic, version, kind, dim and count (the fingerprint follows in v2).
 	headerSize = len(magic) + 4 + 1 + 4 + 4
+	// maxFingerprintLen and maxModelLen bound the origin's fields.
+	maxFingerprintLen = 255
+	maxModelLen       = 4096
 	// chunkSize bounds the encode and decode buffers.
 	chunkSize = 64 << 10
 )
@@ -33,33 +36,23 @@ var (
 	ErrChecksum  = errors.New("checksum mismatch")
 )
 
-// WriteFile writes the index to path atomically: it writes a temporary file
-// in the same directory, syncs it and renames it over path, so path holds
-// either its old content or the whole new index. On error the temporary file
-// is removed.
-func (ix *Index) WriteFile(path string) error {
-	err := atomicfile.Write(path, func(w io.Writer) error {
-		_, err := ix.WriteTo(w)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("write index %s: %w", path, err)
-	}
-	return nil
-}
-
 // WriteTo writes the index in the format described in the package comment and
 // returns the number of bytes written.
 func (ix *Index) WriteTo(w io.Writer) (int64, error) {
 	if uint64(len(ix.ids)) > math.MaxUint32 {
 		return 0, fmt.Errorf("field count: %d vectors, the format holds at most %d", len(ix.ids), uint32(math.MaxUint32))
 	}
+
 	e := encoder{w: w, crc: crc32.New(castagnoli), buf: make([]byte, 0, chunkSize+maxIDLen+8)}
 	e.buf = append(e.buf, magic...)
 	e.buf = binary.LittleEndian.AppendUint32(e.buf, version)
 	e.buf = append(e.buf, byte(ix.kind))
 	e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(ix.dim))
 	e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(len(ix.ids)))
+	e.buf = append(e.buf, byte(len(ix.origin.Fingerprint)))
+	e.buf = append(e.buf, ix.origin.Fingerprint...)
+	e.buf = binary.LittleEndian.AppendUint16(e.buf, uint16(len(ix.origin.Model)))
+	e.buf = append(e.buf, ix.origin.Model...)
 	for _, id := range ix.ids {
 		e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(len(id)))
 		e.buf = append(e.buf, id...)
@@ -109,7 +102,7 @@ func (e *encoder) flush() {
 	e.buf = e.buf[:0]
 }
 
-// ReadFile reads an index written by WriteFile or WriteTo.
+// ReadFile reads an index file written by WriteTo.
 func ReadFile(path string) (*Index, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -147,8 +140,9 @@ func readIndex(r io.Reader, size int64) (*Index, error) {
 	if err := d.magic(); err != nil {
 		return nil, err
 	}
-	if v := d.uint32("version"); d.err == nil && v != version {
-		return nil, fmt.Errorf("field version: unsupported version %d (this build reads %d)", v, version)
+	v := d.uint32("version")
+	if d.err == nil && v != 1 && v != version {
+		return nil, fmt.Errorf("field version: unsupported version %d (this build reads 1 and %d)", v, version)
 	}
 	kind := Kind(d.byte("kind"))
 	if d.err == nil && !kind.valid() {
@@ -166,6 +160,18 @@ func readIndex(r io.Reader, size int64) (*Index, error) {
 		return nil, fmt.Errorf("field count: %d vectors of dim %d do not fit in memory on this platform", count64, dim)
 	}
 	count := int(count64)
+	var origin Origin
+	if v >= 2 {
+		origin.Fingerprint = string(d.bytes("fingerprint", int(d.byte("fingerprint"))))
+		n := int(d.uint16("model"))
+		if d.err == nil && n > maxModelLen {
+			return nil, fmt.Errorf("field model: length %d, at most %d", n, maxModelLen)
+		}
+		origin.Model = string(d.bytes("model", n))
+		if d.err != nil {
+			return nil, d.err
+		}
+	}
 
 	elemSize, scaleSize := 4, 0
 	if kind == Int8 {
@@ -174,6 +180,9 @@ func readIndex(r io.Reader, size int64) (*Index, error) {
 	// Every vector needs an id length, at least one id byte, its scale and its
 	// elements; that is the least the input must hold beyond header and checksum.
 	need := int64(headerSize) + int64(count)*int64(4+1+scaleSize+dim*elemSize) + 4
+	if v >= 2 {
+		need += int64(1 + len(origin.Fingerprint) + 2 + len(origin.Model))
+	}
 	// A stream starts small and grows as data arrives; a file of known size
 	// that passed the check above can hold everything it declares.
 	idCap, elemCap := min(count, 1024), min(count*dim, chunkSize)
@@ -185,7 +194,7 @@ func readIndex(r io.Reader, size int64) (*Index, error) {
 		idCap, elemCap = count, count*dim
 	}
 
-	ix := &Index{dim: dim, kind: kind, ids: make([]string, 0, idCap)}
+	ix := &Index{dim: dim, kind: kind, origin: origin, ids: make([]string, 0, idCap)}
 	for i := range count {
 		n := int(d.uint32("ids"))
 		if d.err == nil && (n < 1 || n > maxIDLen) {
@@ -233,6 +242,9 @@ func readIndex(r io.Reader, size int64) (*Index, error) {
 // validate checks what the checksum cannot: unique valid ids and values that
 // Add could have produced. It also builds the id map.
 func (ix *Index) validate() error {
+	if !utf8.ValidString(ix.origin.Fingerprint) || !utf8.ValidString(ix.origin.Model) {
+		return errors.New("field fingerprint or model: not valid UTF-8")
+	}
 	ix.pos = make(map[string]int, len(ix.ids))
 	for i, id := range ix.ids {
 		if err := checkID(id); err != nil {
@@ -317,6 +329,15 @@ func (d *decoder) byte(field string) byte {
 		return 0
 	}
 	return p[0]
+}
+
+func (d *decoder) uint16(field string) uint16 {
+	p := d.buf[:2]
+	d.full(field, p)
+	if d.err != nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint16(p)
 }
 
 func (d *decoder) uint32(field string) uint32 {

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,8 +12,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/sbmoe/sbmoe/core/atomicfile"
 )
 
 func encode(t testing.TB, ix *Index) []byte {
@@ -69,7 +66,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 
 			path := filepath.Join(t.TempDir(), "x.idx")
-			if err := ix.WriteFile(path); err != nil {
+			if err := os.WriteFile(path, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			got, err = ReadFile(path)
@@ -83,6 +80,37 @@ func TestRoundTrip(t *testing.T) {
 					t.Fatalf("%v n=%d: search after read: %v, want %v", kind, n, a, b)
 				}
 			}
+		}
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	ix := smallIndex(t, Float32)
+	ix.SetOrigin(Origin{Fingerprint: "sbmoe1-0123456789abcdef", Model: "models/all-MiniLM-L6-v2"})
+	got, err := Read(bytes.NewReader(encode(t, ix)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Origin() != ix.Origin() || got.Quantized().Origin() != ix.Origin() {
+		t.Errorf("origin %+v (quantized %+v), want %+v", got.Origin(), got.Quantized().Origin(), ix.Origin())
+	}
+}
+
+// TestReadVersion1 reads a file in the format before fingerprints: no fingerprint
+// field, version 1.
+func TestReadVersion1(t *testing.T) {
+	for _, kind := range []Kind{Float32, Int8} {
+		ix := smallIndex(t, kind)
+		v2 := encode(t, ix)
+		v1 := slices.Concat(v2[:headerSize], v2[headerSize+3:]) // drop the empty origin's lengths
+		binary.LittleEndian.PutUint32(v1[len(magic):], 1)
+		got, err := Read(bytes.NewReader(reseal(v1)))
+		if err != nil {
+			t.Fatalf("%v: %v", kind, err)
+		}
+		sameIndex(t, got, ix)
+		if got.Origin() != (Origin{}) {
+			t.Errorf("%v: origin %+v from a version 1 file", kind, got.Origin())
 		}
 	}
 }
@@ -114,7 +142,7 @@ func TestCorruptByte(t *testing.T) {
 		data := encode(t, ix)
 		// Bytes the checksum alone guards: id text, scales, vectors, checksum.
 		guarded := make([]bool, len(data))
-		pos := headerSize
+		pos := headerSize + 3 // after the empty origin's lengths
 		for _, id := range ix.ids {
 			pos += 4
 			for range id {
@@ -155,8 +183,9 @@ func TestReadErrors(t *testing.T) {
 		return reseal(data)
 	}
 	le32 := func(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
-	idsAt := headerSize + 4 // first byte of the first id, "doc0"
-	vecsAt := headerSize + 2*(4+4)
+	idsStart := headerSize + 3 // after the empty origin's lengths
+	idsAt := idsStart + 4      // first byte of the first id, "doc0"
+	vecsAt := idsStart + 2*(4+4)
 	tests := []struct {
 		name string
 		data []byte
@@ -165,13 +194,15 @@ func TestReadErrors(t *testing.T) {
 		{"empty", nil, "field magic: truncated file"},
 		{"other file", []byte("PK\x03\x04 a zip file, not an index"), "field magic: not an sbmoe index"},
 		{"short other file", []byte("SBX"), "field magic: not an sbmoe index"},
-		{"version", patch(f32, 8, le32(2)...), "field version: unsupported version 2 (this build reads 1)"},
+		{"version", patch(f32, 8, le32(3)...), "field version: unsupported version 3 (this build reads 1 and 2)"},
 		{"kind", patch(f32, 12, 7), "field kind: unknown kind 7"},
 		{"dim zero", patch(f32, 13, le32(0)...), "field dim: 0 out of range 1..65536"},
 		{"dim huge", patch(f32, 13, le32(1<<31)...), "field dim: 2147483648 out of range"},
 		{"count", patch(f32, 17, le32(1)...), "field checksum: stored "},
-		{"id length zero", patch(f32, headerSize, le32(0)...), "field ids: id 0 has length 0"},
-		{"id length huge", patch(f32, headerSize, le32(1<<20)...), "field ids: id 0 has length 1048576"},
+		{"id length zero", patch(f32, idsStart, le32(0)...), "field ids: id 0 has length 0"},
+		{"id length huge", patch(f32, idsStart, le32(1<<20)...), "field ids: id 0 has length 1048576"},
+		{"fingerprint past the end", patch(f32, headerSize, 200), "truncated file"},
+		{"model too long", patch(f32, headerSize+1, 0xff, 0xff), "field model: length 65535, at most 4096"},
 		{"trailing data", append(slices.Clone(f32), 0), "after checksum: unexpected trailing data"},
 		{"duplicate id", patch(f32, idsAt+3, '1'), `field ids: duplicate id "doc1" (vectors 0 and 1)`},
 		{"invalid utf-8", patch(i8, idsAt+1, 0xc3, 0x28), "field ids: id 0: id is not valid UTF-8"},
@@ -224,6 +255,7 @@ func TestHugeHeaderSmallAllocation(t *testing.T) {
 		header = append(header, byte(kind))
 		header = binary.LittleEndian.AppendUint32(header, maxDim)
 		header = binary.LittleEndian.AppendUint32(header, 1<<32-1)
+		header = append(header, 0, 0, 0) // no origin
 		one := append(binary.LittleEndian.AppendUint32(nil, 1), 'a')
 		data := append(header, bytes.Repeat(one, 1000)...)
 
@@ -240,122 +272,6 @@ func TestHugeHeaderSmallAllocation(t *testing.T) {
 			t.Errorf("%v: allocated %d bytes for a %d-byte input", kind, alloc, len(data))
 		}
 	}
-}
-
-// entries lists the names in dir.
-func entries(t *testing.T, dir string) []string {
-	t.Helper()
-	list, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range list {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
-func TestWriteFileAtomic(t *testing.T) {
-	ix := smallIndex(t, Float32)
-
-	t.Run("replaces existing file", func(t *testing.T) {
-		dir := t.TempDir()
-		path := filepath.Join(dir, "a.idx")
-		if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := ix.WriteFile(path); err != nil {
-			t.Fatal(err)
-		}
-		if got, want := entries(t, dir), []string{"a.idx"}; !slices.Equal(got, want) {
-			t.Errorf("directory holds %v, want %v", got, want)
-		}
-		if got, _ := os.ReadFile(path); !bytes.Equal(got, encode(t, ix)) {
-			t.Error("file does not hold the index")
-		}
-	})
-
-	t.Run("target is a directory", func(t *testing.T) {
-		dir := t.TempDir()
-		path := filepath.Join(dir, "a.idx")
-		if err := os.Mkdir(path, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		err := ix.WriteFile(path)
-		if err == nil || !strings.HasPrefix(err.Error(), "write index "+path+": ") {
-			t.Errorf("got %v, want a write index error naming %s", err, path)
-		}
-		if got, want := entries(t, dir), []string{"a.idx"}; !slices.Equal(got, want) {
-			t.Errorf("directory holds %v, want %v", got, want)
-		}
-	})
-
-	t.Run("missing directory", func(t *testing.T) {
-		dir := t.TempDir()
-		if err := ix.WriteFile(filepath.Join(dir, "no", "a.idx")); err == nil {
-			t.Error("no error")
-		}
-		if got := entries(t, dir); len(got) != 0 {
-			t.Errorf("directory holds %v", got)
-		}
-	})
-
-	t.Run("unwritable directory", func(t *testing.T) {
-		dir := filepath.Join(t.TempDir(), "ro")
-		if err := os.Mkdir(dir, 0o555); err != nil {
-			t.Fatal(err)
-		}
-		if f, err := os.Create(filepath.Join(dir, "probe")); err == nil {
-			f.Close()
-			t.Skip("permissions are not enforced for this user (root?)")
-		}
-		if err := ix.WriteFile(filepath.Join(dir, "a.idx")); err == nil {
-			t.Error("no error")
-		}
-		if got := entries(t, dir); len(got) != 0 {
-			t.Errorf("directory holds %v", got)
-		}
-	})
-
-	t.Run("write fails midway", func(t *testing.T) {
-		dir := t.TempDir()
-		path := filepath.Join(dir, "a.idx")
-		if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		err := atomicfile.Write(path, func(w io.Writer) error {
-			_, err := ix.WriteTo(&limitedWriter{w: w, left: 10})
-			return err
-		})
-		if !errors.Is(err, errShortDisk) {
-			t.Errorf("got %v, want %v", err, errShortDisk)
-		}
-		if got, want := entries(t, dir), []string{"a.idx"}; !slices.Equal(got, want) {
-			t.Errorf("directory holds %v, want %v", got, want)
-		}
-		if got, _ := os.ReadFile(path); string(got) != "old" {
-			t.Errorf("target changed to %q", got)
-		}
-	})
-}
-
-var errShortDisk = errors.New("no space left")
-
-// limitedWriter accepts left bytes and then fails, like a full disk.
-type limitedWriter struct {
-	w    io.Writer
-	left int
-}
-
-func (l *limitedWriter) Write(p []byte) (int, error) {
-	if len(p) > l.left {
-		n, _ := l.w.Write(p[:l.left])
-		l.left = 0
-		return n, errShortDisk
-	}
-	l.left -= len(p)
-	return l.w.Write(p)
 }
 
 func FuzzRead(f *testing.F) {

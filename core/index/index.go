@@ -39,10 +39,11 @@ const (
 // Index holds vectors of one dimension and kind, each under a unique id.
 // Vector i is the i-th one added; Hit.Index refers to it.
 type Index struct {
-	dim  int
-	kind Kind
-	ids  []string
-	pos  map[string]int // id -> index, to reject duplicates
+	dim    int
+	kind   Kind
+	ids    []string
+	pos    map[string]int // id -> index, to reject duplicates
+	origin Origin         // what made the vectors
 
 	f32    []float32 // Float32: Len()*dim elements, row-major
 	i8     []int8    // Int8: Len()*dim elements, row-major
@@ -59,6 +60,30 @@ func New(dim int, kind Kind) *Index {
 		panic(fmt.Sprintf("index: New: invalid kind %v", kind))
 	}
 	return &Index{dim: dim, kind: kind, pos: make(map[string]int)}
+}
+
+// Origin records what made an index's vectors, so that a reader can refuse to search it
+// with the vectors of another model. The file keeps it; an index file of version 1 has
+// none (both fields empty).
+type Origin struct {
+	// Fingerprint identifies the model, head and preprocessing exactly
+	// (retriever.Fingerprint); at most 255 bytes.
+	Fingerprint string
+	// Model is how the builder named the model (a folder, say), for messages; at most
+	// 4,096 bytes.
+	Model string
+}
+
+// Origin is what SetOrigin recorded.
+func (ix *Index) Origin() Origin { return ix.origin }
+
+// SetOrigin records what made the vectors. It panics when a field is longer than stated on
+// Origin, which the caller's code decides.
+func (ix *Index) SetOrigin(o Origin) {
+	if len(o.Fingerprint) > maxFingerprintLen || len(o.Model) > maxModelLen {
+		panic(fmt.Sprintf("index: SetOrigin: fields of %d and %d bytes, at most %d and %d", len(o.Fingerprint), len(o.Model), maxFingerprintLen, maxModelLen))
+	}
+	ix.origin = o
 }
 
 // Dim is the length of every vector in the index.
@@ -137,6 +162,7 @@ func (ix *Index) Quantized() *Index {
 	q := &Index{
 		dim:    ix.dim,
 		kind:   Int8,
+		origin: ix.origin,
 		ids:    append([]string(nil), ix.ids...),
 		pos:    make(map[string]int, len(ix.ids)),
 		scales: make([]float32, len(ix.ids)),

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sbmoe/sbmoe/core/kernel"
+	"github.com/sbmoe/sbmoe/core/internal/kernel"
 )
 
 // randomVectors returns n vectors of length dim. With ints set, elements are

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/sbmoe/sbmoe/core/kernel"
+	"github.com/sbmoe/sbmoe/core/internal/kernel"
 )
 
 // Hit is one search result: vector Index of the index, stored under ID, with

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/sbmoe/sbmoe/core/beir"
-	goldenfile "github.com/sbmoe/sbmoe/core/golden"
+	goldenfile "github.com/sbmoe/sbmoe/core/internal/golden"
 )
 
 // golden is testdata/metrics/golden.json.gz, written by

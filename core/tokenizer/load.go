@@ -7,37 +7,34 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 )
 
-// Load reads a tokenizer from a Hugging Face model directory: tokenizer.json when present,
-// otherwise vocab.txt with the settings of tokenizer_config.json (bert-base-uncased defaults
-// when that file is absent, as transformers assumes).
-func Load(dir string) (*Tokenizer, error) {
-	path := filepath.Join(dir, "tokenizer.json")
-	data, err := os.ReadFile(path)
+// LoadFS reads a tokenizer from a Hugging Face model folder, the root of fsys:
+// tokenizer.json when present, otherwise vocab.txt with the settings of
+// tokenizer_config.json (bert-base-uncased defaults when that file is absent, as
+// transformers assumes). Errors name the file and, where it applies, the field.
+func LoadFS(fsys fs.FS) (*Tokenizer, error) {
+	data, err := fs.ReadFile(fsys, "tokenizer.json")
 	if err == nil {
 		t, err := parseTokenizerJSON(data)
 		if err != nil {
-			return nil, fmt.Errorf("load %s: %w", path, err)
+			return nil, fmt.Errorf("load tokenizer.json: %w", err)
 		}
 		return t, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("load tokenizer: %w", err)
 	}
-	vocabPath := filepath.Join(dir, "vocab.txt")
-	vocabData, err := os.ReadFile(vocabPath)
+	vocabData, err := fs.ReadFile(fsys, "vocab.txt")
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("load tokenizer: %s has neither tokenizer.json nor vocab.txt", dir)
+		return nil, errors.New("load tokenizer: neither tokenizer.json nor vocab.txt is there")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer: %w", err)
 	}
-	configPath := filepath.Join(dir, "tokenizer_config.json")
-	configData, err := os.ReadFile(configPath)
+	configData, err := fs.ReadFile(fsys, "tokenizer_config.json")
 	if errors.Is(err, fs.ErrNotExist) {
 		configData = nil
 	} else if err != nil {
@@ -45,13 +42,22 @@ func Load(dir string) (*Tokenizer, error) {
 	}
 	opts, err := parseTokenizerConfig(configData)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", configPath, err)
+		return nil, fmt.Errorf("load tokenizer_config.json: %w", err)
 	}
 	vocab := parseVocabTxt(vocabData)
 	opts.SpecialTokens = inVocab(opts.SpecialTokens, vocab)
 	t, err := New(vocab, opts)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", vocabPath, err)
+		return nil, fmt.Errorf("load vocab.txt: %w", err)
+	}
+	return t, nil
+}
+
+// Load is LoadFS(os.DirFS(dir)); errors start with dir.
+func Load(dir string) (*Tokenizer, error) {
+	t, err := LoadFS(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	return t, nil
 }

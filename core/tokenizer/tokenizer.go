@@ -1,6 +1,10 @@
 package tokenizer
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -255,3 +259,19 @@ func (t *Tokenizer) TokenID(token string) (int32, bool) {
 
 // Options returns the settings in effect, with defaults filled in.
 func (t *Tokenizer) Options() Options { return t.opts }
+
+// Digest is a SHA-256 over everything that decides the ids Encode returns: the options and
+// the vocabulary in id order. Two tokenizers with the same digest tokenize alike; the
+// retriever's fingerprint includes it.
+func (t *Tokenizer) Digest() string {
+	h := sha256.New()
+	opts, _ := json.Marshal(t.opts) // a struct of strings, ints and bools: cannot fail
+	h.Write(opts)
+	var n [4]byte
+	for _, tok := range t.tokens {
+		binary.LittleEndian.PutUint32(n[:], uint32(len(tok)))
+		h.Write(n[:])
+		h.Write([]byte(tok))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -229,10 +230,10 @@ func readState(set weights.Set, p *Param) (*adamState, error) {
 	return &adamState{step: int(t), expAvg: slices.Clone(m.Data), expAvgSq: slices.Clone(v.Data)}, nil
 }
 
-// Save writes the state to path as safetensors, atomically. The metadata records the
-// hyperparameters for whoever inspects the file; Load takes them from the optimizer instead,
-// so a resumed run may change its learning rates.
-func (o *AdamW) Save(path string) error {
+// Save writes the state to w as safetensors. The metadata records the hyperparameters for
+// whoever inspects the file; Load takes them from the optimizer instead, so a resumed run
+// may change its learning rates.
+func (o *AdamW) Save(w io.Writer) error {
 	meta := map[string]string{
 		"optimizer": "AdamW",
 		"betas":     strconv.FormatFloat(o.Beta1, 'g', -1, 64) + "," + strconv.FormatFloat(o.Beta2, 'g', -1, 64),
@@ -242,20 +243,20 @@ func (o *AdamW) Save(path string) error {
 		meta["group."+g.Name] = "lr=" + strconv.FormatFloat(g.LR, 'g', -1, 64) +
 			",weight_decay=" + strconv.FormatFloat(g.WeightDecay, 'g', -1, 64)
 	}
-	if err := weights.WriteSafetensors(path, o.State(), meta); err != nil {
+	if err := weights.WriteSafetensors(w, o.State(), meta); err != nil {
 		return fmt.Errorf("save optimizer state: %w", err)
 	}
 	return nil
 }
 
-// Load replaces the state with the one Save wrote to path.
-func (o *AdamW) Load(path string) error {
-	set, err := weights.ReadSafetensors(path)
+// Load replaces the state with the one Save wrote, held in data; name is used in errors.
+func (o *AdamW) Load(name string, data []byte) error {
+	set, err := weights.ReadSafetensorsBytes(name, data)
 	if err != nil {
 		return fmt.Errorf("load optimizer state: %w", err)
 	}
 	if err := o.SetState(set); err != nil {
-		return fmt.Errorf("load optimizer state %s: %w", path, err)
+		return fmt.Errorf("load optimizer state %s: %w", name, err)
 	}
 	return nil
 }

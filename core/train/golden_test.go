@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sbmoe/sbmoe/core/golden"
+	"github.com/sbmoe/sbmoe/core/internal/golden"
 )
 
 // goldenFile is testdata/train/golden.json, written by tools/reference/train_golden.py with torch.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/sbmoe/sbmoe/core/kernel"
+	"github.com/sbmoe/sbmoe/core/internal/kernel"
 )
 
 // DefaultTemperature is τ of the SB-MoE recipe.

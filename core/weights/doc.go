@@ -22,5 +22,5 @@
 // "cls." pre-training heads); [Set.Canonical] maps them to the BertModel names the encoder
 // reads.
 //
-// WriteSafetensors writes float32 checkpoints atomically; the trainer saves with it.
+// WriteSafetensors writes float32 checkpoints to an io.Writer; the trainer saves with it.
 package weights

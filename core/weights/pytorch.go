@@ -40,15 +40,7 @@ func ReadPyTorch(path string) (Set, error) {
 		return nil, fmt.Errorf("read pytorch checkpoint: %w", err)
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read pytorch checkpoint: %w", err)
-	}
-	s, err := readPyTorch(f, info.Size())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return s, nil
+	return readPyTorchFile(f, path)
 }
 
 // readPyTorch tells the two torch.save formats apart by their first bytes.

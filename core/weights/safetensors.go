@@ -9,8 +9,6 @@ import (
 	"math"
 	"os"
 	"slices"
-
-	"github.com/sbmoe/sbmoe/core/atomicfile"
 )
 
 // safetensorsEntry is one tensor's record in the JSON header.
@@ -33,31 +31,38 @@ func ReadSafetensors(path string) (Set, error) {
 
 // ReadSafetensorsBytes parses safetensors data held in memory; name is used in errors only.
 func ReadSafetensorsBytes(name string, b []byte) (Set, error) {
-	s, err := readSafetensors(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return s, nil
+	s, _, err := ReadSafetensorsMetadata(name, b)
+	return s, err
 }
 
-func readSafetensors(b []byte) (Set, error) {
+// ReadSafetensorsMetadata is ReadSafetensorsBytes that also returns the header's string
+// metadata (nil when there is none).
+func ReadSafetensorsMetadata(name string, b []byte) (Set, map[string]string, error) {
+	s, meta, err := readSafetensors(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return s, meta, nil
+}
+
+func readSafetensors(b []byte) (Set, map[string]string, error) {
 	if len(b) < 8 {
-		return nil, fmt.Errorf("file is %d bytes, too short for the 8-byte header length", len(b))
+		return nil, nil, fmt.Errorf("file is %d bytes, too short for the 8-byte header length", len(b))
 	}
 	headerLen := binary.LittleEndian.Uint64(b)
 	if headerLen > uint64(len(b)-8) {
-		return nil, fmt.Errorf("header length %d runs past the end of the file (%d bytes)", headerLen, len(b))
+		return nil, nil, fmt.Errorf("header length %d runs past the end of the file (%d bytes)", headerLen, len(b))
 	}
 	data := b[8+headerLen:]
 
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b[8:8+headerLen], &raw); err != nil {
-		return nil, fmt.Errorf("header: %w", err)
+		return nil, nil, fmt.Errorf("header: %w", err)
 	}
+	var metadata map[string]string
 	if meta, ok := raw[safetensorsMetadataKey]; ok {
-		var m map[string]string
-		if err := json.Unmarshal(meta, &m); err != nil {
-			return nil, fmt.Errorf("header: field %s: %w", safetensorsMetadataKey, err)
+		if err := json.Unmarshal(meta, &metadata); err != nil {
+			return nil, nil, fmt.Errorf("header: field %s: %w", safetensorsMetadataKey, err)
 		}
 		delete(raw, safetensorsMetadataKey)
 	}
@@ -77,18 +82,18 @@ func readSafetensors(b []byte) (Set, error) {
 	for _, name := range names {
 		var e safetensorsEntry
 		if err := json.Unmarshal(raw[name], &e); err != nil {
-			return nil, fmt.Errorf("tensor %s: header: %w", name, err)
+			return nil, nil, fmt.Errorf("tensor %s: header: %w", name, err)
 		}
 		dt, ok := dtypes[e.DType]
 		if !ok {
-			return nil, fmt.Errorf("tensor %s: unknown dtype %q", name, e.DType)
+			return nil, nil, fmt.Errorf("tensor %s: unknown dtype %q", name, e.DType)
 		}
 		if len(e.DataOffsets) != 2 {
-			return nil, fmt.Errorf("tensor %s: data_offsets has %d values, want 2", name, len(e.DataOffsets))
+			return nil, nil, fmt.Errorf("tensor %s: data_offsets has %d values, want 2", name, len(e.DataOffsets))
 		}
 		begin, end := e.DataOffsets[0], e.DataOffsets[1]
 		if begin < 0 || end < begin || end > int64(len(data)) {
-			return nil, fmt.Errorf("tensor %s: data_offsets [%d, %d] out of range of the %d data bytes",
+			return nil, nil, fmt.Errorf("tensor %s: data_offsets [%d, %d] out of range of the %d data bytes",
 				name, begin, end, len(data))
 		}
 		nbytes := int(end - begin)
@@ -96,10 +101,10 @@ func readSafetensors(b []byte) (Set, error) {
 		// comparison below then bounds the allocation by the file size.
 		n, ok := numElements(e.Shape, len(data)/dt.size+1)
 		if !ok {
-			return nil, fmt.Errorf("tensor %s: shape %v of %s is larger than the file", name, e.Shape, e.DType)
+			return nil, nil, fmt.Errorf("tensor %s: shape %v of %s is larger than the file", name, e.Shape, e.DType)
 		}
 		if n*dt.size != nbytes {
-			return nil, fmt.Errorf("tensor %s: shape %v of %s needs %d bytes, data_offsets give %d",
+			return nil, nil, fmt.Errorf("tensor %s: shape %v of %s needs %d bytes, data_offsets give %d",
 				name, e.Shape, e.DType, n*dt.size, nbytes)
 		}
 		entries[name] = e
@@ -109,7 +114,7 @@ func readSafetensors(b []byte) (Set, error) {
 	slices.SortFunc(spans, func(a, b span) int { return a.begin - b.begin })
 	for i := 1; i < len(spans); i++ {
 		if prev := spans[i-1]; spans[i].begin < prev.end {
-			return nil, fmt.Errorf("tensor %s: data_offsets [%d, %d] overlap tensor %s [%d, %d]",
+			return nil, nil, fmt.Errorf("tensor %s: data_offsets [%d, %d] overlap tensor %s [%d, %d]",
 				spans[i].name, spans[i].begin, spans[i].end, prev.name, prev.begin, prev.end)
 		}
 	}
@@ -121,11 +126,11 @@ func readSafetensors(b []byte) (Set, error) {
 		values := make([]float32, (sp.end-sp.begin)/dt.size)
 		dt.decode(values, data[sp.begin:sp.end])
 		if err := checkFinite(values); err != nil {
-			return nil, fmt.Errorf("tensor %s: %w", sp.name, err)
+			return nil, nil, fmt.Errorf("tensor %s: %w", sp.name, err)
 		}
 		s[sp.name] = &Tensor{Name: sp.name, Shape: shapeOrEmpty(e.Shape), Data: values}
 	}
-	return s, nil
+	return s, metadata, nil
 }
 
 // shapeOrEmpty keeps a scalar's shape non-nil, so that Get(name) with no dimensions and
@@ -138,28 +143,29 @@ func shapeOrEmpty(shape []int) []int {
 }
 
 // WriteSafetensors writes tensors as F32 in the given order, with optional string metadata,
-// to path atomically: a crash leaves either the old file or the complete new one.
-func WriteSafetensors(path string, tensors []*Tensor, metadata map[string]string) error {
+// to w. The library writes to writers only; a caller that wants a file writes it
+// atomically (the sbmoe tool does), so a crash never leaves half a checkpoint.
+func WriteSafetensors(w io.Writer, tensors []*Tensor, metadata map[string]string) error {
 	header, err := safetensorsHeader(tensors, metadata)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return fmt.Errorf("write safetensors: %w", err)
 	}
-	err = atomicfile.Write(path, func(w io.Writer) error {
-		var lenBuf [8]byte
-		binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(header)))
-		w.Write(lenBuf[:])
-		w.Write(header)
-		var buf [4]byte
-		for _, t := range tensors {
-			for _, v := range t.Data {
-				binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
-				w.Write(buf[:])
+	buf := make([]byte, 8, 64<<10)
+	binary.LittleEndian.PutUint64(buf, uint64(len(header)))
+	buf = append(buf, header...)
+	for _, t := range tensors {
+		for _, v := range t.Data {
+			if len(buf) == cap(buf) {
+				if _, err := w.Write(buf); err != nil {
+					return fmt.Errorf("write safetensors: %w", err)
+				}
+				buf = buf[:0]
 			}
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 		}
-		return nil // atomicfile's buffer keeps the first write error and its Flush reports it
-	})
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := w.Write(buf); err != nil {
+		return fmt.Errorf("write safetensors: %w", err)
 	}
 	return nil
 }

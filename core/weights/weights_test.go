@@ -1,15 +1,18 @@
 package weights
 
 import (
+	"bytes"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
-	"github.com/sbmoe/sbmoe/core/golden"
 	"time"
+
+	"github.com/sbmoe/sbmoe/core/internal/golden"
 )
 
 const fixtureDir = "../../testdata/weights"
@@ -123,11 +126,14 @@ func TestLoadDir(t *testing.T) {
 		dir := t.TempDir()
 		a := &Tensor{Name: "a", Shape: []int{2}, Data: []float32{1, 2}}
 		b := &Tensor{Name: "b", Shape: []int{}, Data: []float32{3}}
-		if err := WriteSafetensors(filepath.Join(dir, "model-00001-of-00002.safetensors"), []*Tensor{a}, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := WriteSafetensors(filepath.Join(dir, "model-00002-of-00002.safetensors"), []*Tensor{b}, nil); err != nil {
-			t.Fatal(err)
+		for name, tensor := range map[string]*Tensor{"model-00001-of-00002.safetensors": a, "model-00002-of-00002.safetensors": b} {
+			var buf bytes.Buffer
+			if err := WriteSafetensors(&buf, []*Tensor{tensor}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 		index := `{"metadata":{},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}}`
 		if err := os.WriteFile(filepath.Join(dir, "model.safetensors.index.json"), []byte(index), 0o644); err != nil {
@@ -148,9 +154,26 @@ func TestLoadDir(t *testing.T) {
 			t.Errorf("missing tensor: got %v", err)
 		}
 	})
+	t.Run("from an fs.FS, as the folder", func(t *testing.T) {
+		for _, file := range []string{"tiny.safetensors", "tiny_pytorch_model.bin"} {
+			b, err := os.ReadFile(filepath.Join(fixtureDir, file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := map[string]string{"tiny.safetensors": "model.safetensors", "tiny_pytorch_model.bin": "pytorch_model.bin"}[file]
+			s, used, err := LoadFS(fstest.MapFS{name: {Data: b}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if used != name {
+				t.Errorf("used %s, want %s", used, name)
+			}
+			requireMatchesExpected(t, s, exp)
+		}
+	})
 	t.Run("empty folder", func(t *testing.T) {
 		dir := t.TempDir()
-		if _, _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), "has no model.safetensors") {
+		if _, _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), "no model.safetensors") {
 			t.Errorf("got %v", err)
 		}
 	})

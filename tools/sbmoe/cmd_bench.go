@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sbmoe/sbmoe/core/kernel"
+	"github.com/sbmoe/sbmoe/core/f32"
 )
 
 // benchText is tokenized and repeated to fill each benchmark sequence; the encoder's
@@ -33,7 +33,7 @@ type benchResult struct {
 	Kernels               string  `json:"kernels"`
 }
 
-func kernelImpl() string { return kernel.Impl() }
+func kernelImpl() string { return f32.Kernels() }
 
 func runBench(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("bench", "[flags]",
@@ -49,7 +49,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	threads := fs.Int("threads", 2, "encoder threads")
 	seconds := fs.Float64("seconds", 5, "minimum measured time per length")
 	asJSON := fs.Bool("json", false, "print one JSON object per length")
-	if code, ok := parse(fs, args, stdout); !ok {
+	if code, ok := fs.ParseArgs(args, stdout); !ok {
 		return code
 	}
 	var lengths []int
@@ -61,7 +61,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 		lengths = append(lengths, n)
 	}
-	m, err := loadModel(*model, *threads)
+	m, err := loadEncoder(*model, *threads)
 	if err != nil {
 		return fail(stderr, "bench", err)
 	}
@@ -92,7 +92,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		median := times[len(times)/2]
 		r := benchResult{Peer: "sbmoe", SeqLen: n, Batch: *batch, Threads: *threads,
 			DocsPerSec: float64(*batch) / median, Batches: len(times), SecondsPerBatchMedian: median,
-			SecondsPerBatchMin: times[0], Kernels: kernel.Impl()}
+			SecondsPerBatchMin: times[0], Kernels: f32.Kernels()}
 		if *asJSON {
 			b, _ := json.Marshal(r)
 			fmt.Fprintln(stdout, string(b))

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/sbmoe/sbmoe/core/bert"
-	"github.com/sbmoe/sbmoe/core/kernel"
+	"github.com/sbmoe/sbmoe/core/f32"
 	"github.com/sbmoe/sbmoe/core/train"
 	"github.com/sbmoe/sbmoe/moe"
 )
@@ -52,14 +52,14 @@ func runBenchTrain(args []string, stdout, stderr io.Writer) int {
 	router := fs.String("moe", string(moe.RouterPaper), "head: paper (the authors' router), learned, or none (the encoder alone)")
 	experts := fs.Int("experts", 6, "experts in the block")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if code, ok := parse(fs, args, stdout); !ok {
+	if code, ok := fs.ParseArgs(args, stdout); !ok {
 		return code
 	}
 	if *batch < 2 || *steps < 1 || *seq < 2 {
 		fmt.Fprintln(stderr, "sbmoe bench-train: --batch must be at least 2 (in-batch negatives), --steps at least 1, --seq at least 2")
 		return 2
 	}
-	m, err := loadModel(*model, *threads)
+	m, err := loadEncoder(*model, *threads)
 	if err != nil {
 		return fail(stderr, "bench-train", err)
 	}
@@ -90,7 +90,7 @@ func runBenchTrain(args []string, stdout, stderr io.Writer) int {
 	median := times[len(times)/2]
 	r := benchTrainResult{Peer: "sbmoe", SeqLen: *seq, Batch: *batch, Threads: *threads, MoE: *router,
 		PairsPerSec: float64(*batch) / median, Steps: len(times), SecondsPerStepMedian: median,
-		SecondsPerStepMin: times[0], Kernels: kernel.Impl()}
+		SecondsPerStepMin: times[0], Kernels: f32.Kernels()}
 	if st.block != nil {
 		r.Experts = *experts
 	}

@@ -24,7 +24,7 @@ func runCorpus(args []string, stdout, stderr io.Writer) int {
 		"  sbmoe corpus godoc --out out/godoc/corpus.jsonl", stderr)
 	out := fs.String("out", "", "corpus.jsonl to write (required); written atomically")
 	goroot := fs.String("goroot", runtime.GOROOT(), "Go installation to read")
-	if code, ok := parse(fs, args[1:], stdout); !ok {
+	if code, ok := fs.ParseArgs(args[1:], stdout); !ok {
 		return code
 	}
 	if *out == "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,20 +9,23 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sbmoe/sbmoe/core/atomicfile"
 	"github.com/sbmoe/sbmoe/core/beir"
-	"github.com/sbmoe/sbmoe/core/bert"
 	"github.com/sbmoe/sbmoe/core/metrics"
+	"github.com/sbmoe/sbmoe/core/retriever"
+	"github.com/sbmoe/sbmoe/tools/internal/atomicfile"
+	"github.com/sbmoe/sbmoe/tools/internal/cli"
+	"github.com/sbmoe/sbmoe/tools/internal/evaluate"
 )
 
 // evalMeasures are the paper's metrics, in the order tables show them.
-var evalMeasures = []string{"ndcg@10", "recall@100", "mrr@10", "map@100", "p@1", "ndcg@3"}
+var evalMeasures = evaluate.Measures
 
 // evalReport is --format json's output and --out's content.
 type evalReport struct {
-	Model    string        `json:"model"`
-	Kernels  string        `json:"kernels"`
-	Datasets []evalDataset `json:"datasets"`
+	Model       string        `json:"model"`
+	Fingerprint string        `json:"fingerprint"`
+	Kernels     string        `json:"kernels"`
+	Datasets    []evalDataset `json:"datasets"`
 }
 
 type evalDataset struct {
@@ -32,19 +36,24 @@ type evalDataset struct {
 	Index   string             `json:"index"`
 	Metrics map[string]float64 `json:"metrics"`
 	Seconds float64            `json:"seconds"`
+	// DocLoad and QueryLoad count the documents and queries each expert of the head
+	// receives; absent without a head.
+	DocLoad   []int `json:"expert_load_documents,omitempty"`
+	QueryLoad []int `json:"expert_load_queries,omitempty"`
 }
 
 func runEval(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("eval", "[flags] DATASET_DIR ...",
-		"Evaluates zero-shot retrieval on BEIR datasets: encodes the corpus and the judged queries,\n"+
-			"ranks the whole corpus by exact dot product (top --depth) and scores the ranking with\n"+
+		"Evaluates retrieval on BEIR datasets: encodes the corpus and the judged queries with the\n"+
+			"model (its head and text preparation applied when the folder was written by sbmoe train),\n"+
+			"ranks the whole corpus by exact dot product (top 1000) and scores the ranking with\n"+
 			"trec_eval's definitions (equal to pytrec_eval): "+strings.Join(evalMeasures, ", ")+".",
-		"  sbmoe eval ../shared/data/scifact\n"+
-			"  sbmoe eval --format json --out results.json ../shared/data/cisi ../shared/data/npl\n"+
-			"  sbmoe eval --run scifact.trec --int8 ../shared/data/scifact", stderr)
-	model := fs.String("model", defaultModelDir(), "model folder (Hugging Face layout)")
+		"sbmoe eval ../shared/data/scifact\n"+
+			"sbmoe eval --format json --out results.json ../shared/data/cisi ../shared/data/npl\n"+
+			"sbmoe eval --run scifact.trec --int8 ../shared/data/scifact\n"+
+			"sbmoe eval --model runs/head ../shared/data/scifact", stderr)
+	model := fs.String("model", defaultModelDir(), "model folder: a Hugging Face encoder, or one written by sbmoe train")
 	split := fs.String("split", "test", "qrels split to evaluate (qrels/<split>.tsv)")
-	depth := fs.Int("depth", 1000, "documents retrieved per query")
 	format := fs.String("format", "markdown", "output: markdown or json")
 	out := fs.String("out", "", "also write the JSON report to this file (atomically)")
 	runPath := fs.String("run", "", "write the ranking as a TREC run file (one dataset only)")
@@ -53,75 +62,45 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	maxLen := fs.Int("max-length", 0, "longest token sequence; 0 = the model's max_seq_length")
 	threads := fs.Int("threads", 0, "encoder threads; 0 = all cores")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	if code, ok := parse(fs, args, stdout); !ok {
+	if code, ok := fs.ParseArgs(args, stdout); !ok {
 		return code
 	}
+	usageErr := usageError(stderr, "eval")
 	dirs := fs.Args()
 	switch {
 	case len(dirs) == 0:
-		fmt.Fprintln(stderr, "sbmoe eval: give at least one dataset folder (see sbmoe help eval)")
-		return 2
+		return usageErr("give at least one dataset folder")
 	case *format != "markdown" && *format != "json":
-		fmt.Fprintf(stderr, "sbmoe eval: --format must be markdown or json, not %q\n", *format)
-		return 2
+		return usageErr("--format must be markdown or json, not %q", *format)
 	case *runPath != "" && len(dirs) > 1:
-		fmt.Fprintln(stderr, "sbmoe eval: --run takes one dataset")
-		return 2
+		return usageErr("--run takes one dataset")
 	}
-	measures := make([]string, len(evalMeasures))
-	for i, name := range evalMeasures {
-		measures[i], _ = metrics.Parse(name)
-	}
-	m, err := loadModel(*model, *threads)
+	r, err := openModel(*model, *threads, *batch, *maxLen)
 	if err != nil {
 		return fail(stderr, "eval", err)
 	}
-	rep := evalReport{Model: *model, Kernels: kernelImpl()}
+	rep := evalReport{Model: *model, Fingerprint: r.Fingerprint(), Kernels: retriever.Kernels()}
 	for _, dir := range dirs {
 		start := time.Now()
 		ds, err := beir.Load(dir, *split)
 		if err != nil {
 			return fail(stderr, "eval", err)
 		}
-		opt := bert.EncodeOptions{BatchSize: *batch, MaxLength: *maxLen,
-			Progress: newProgress(stderr, len(ds.Corpus), filepath.Base(dir), *quiet)}
-		ix, err := buildIndex(m, ds.Corpus, opt, *int8)
+		res, err := evaluate.Dataset(context.Background(), r, ds, evaluate.Options{Int8: *int8},
+			cli.NewProgress(stderr, len(ds.Corpus), filepath.Base(dir), *quiet))
 		if err != nil {
 			return fail(stderr, "eval", fmt.Errorf("%s: %w", dir, err))
-		}
-		queries := ds.JudgedQueries()
-		texts := make([]string, len(queries))
-		for i, q := range queries {
-			texts[i] = q.Text
-		}
-		qvecs := m.Encode(texts, bert.EncodeOptions{BatchSize: *batch, MaxLength: *maxLen})
-		hits := ix.SearchBatch(qvecs, *depth, 0)
-		run := metrics.Run{}
-		for i, q := range queries {
-			ranked := make(map[string]float64, len(hits[i]))
-			for _, h := range hits[i] {
-				ranked[h.ID] = float64(h.Score)
-			}
-			run[q.ID] = ranked
-		}
-		_, mean, err := metrics.Evaluate(ds.Qrels, run, measures)
-		if err != nil {
-			return fail(stderr, "eval", fmt.Errorf("%s: %w", dir, err))
-		}
-		named := make(map[string]float64, len(mean))
-		for i, name := range evalMeasures {
-			named[name] = mean[measures[i]]
 		}
 		if *runPath != "" {
 			if err := atomicfile.Write(*runPath, func(w io.Writer) error {
-				return metrics.WriteTREC(w, run, "sbmoe", *depth)
+				return metrics.WriteTREC(w, res.Run, "sbmoe", evaluate.Depth)
 			}); err != nil {
 				return fail(stderr, "eval", fmt.Errorf("write %s: %w", *runPath, err))
 			}
 		}
 		rep.Datasets = append(rep.Datasets, evalDataset{Name: filepath.Base(filepath.Clean(dir)), Split: *split,
-			Docs: len(ds.Corpus), Queries: len(queries), Index: ix.Kind().String(), Metrics: named,
-			Seconds: time.Since(start).Seconds()})
+			Docs: len(ds.Corpus), Queries: len(res.Run), Index: res.Index.Kind().String(), Metrics: res.Mean,
+			Seconds: time.Since(start).Seconds(), DocLoad: res.DocLoad, QueryLoad: res.QueryLoad})
 	}
 	if *out != "" {
 		if err := atomicfile.WriteJSON(*out, rep); err != nil {
@@ -148,6 +127,27 @@ func printEvalTable(w io.Writer, rep evalReport) {
 		}
 		fmt.Fprintf(w, " %.1f |\n", d.Seconds)
 	}
+	for _, d := range rep.Datasets {
+		if d.DocLoad != nil || d.QueryLoad != nil {
+			fmt.Fprintf(w, "\nexpert load (%s): documents %s; queries %s\n", d.Name, shares(d.DocLoad), shares(d.QueryLoad))
+		}
+	}
+}
+
+// shares formats expert counts as percentages: "0: 12.5%, 1: 87.5%" ("–" for none).
+func shares(counts []int) string {
+	if counts == nil {
+		return "–"
+	}
+	total := 0
+	for _, c := range counts {
+		total += c
+	}
+	parts := make([]string, len(counts))
+	for i, c := range counts {
+		parts[i] = fmt.Sprintf("%d: %.1f%%", i, 100*float64(c)/float64(max(total, 1)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -1,20 +1,24 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
-	"github.com/sbmoe/sbmoe/core/bert"
+	"github.com/sbmoe/sbmoe/tools/internal/cli"
 )
 
 func runIndex(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("index", "--corpus PATH --out FILE [flags]",
-		"Encodes every document of a corpus (title + \" \" + text) with the model and writes an\n"+
-			"exact vector index: fp32, or int8 with one scale per vector (--int8, 4× smaller).\n"+
-			"The corpus is a BEIR folder or a corpus.jsonl[.gz] file of {\"_id\",\"title\",\"text\"} lines.",
-		"  sbmoe index --corpus ../shared/data/scifact --out scifact.idx\n"+
-			"  sbmoe index --corpus docs.jsonl --out docs.idx --int8 --max-length 512", stderr)
-	model := fs.String("model", defaultModelDir(), "model folder (Hugging Face layout)")
+		"Encodes every document of a corpus (title + \" \" + text) with the model, its head applied\n"+
+			"when the model folder has one, and writes an exact vector index: fp32, or int8 with one\n"+
+			"scale per vector (--int8, 4× smaller). The index records the model's fingerprint, so\n"+
+			"search and eval refuse to use it with another model. The corpus is a BEIR folder or a\n"+
+			"corpus.jsonl[.gz] file of {\"_id\",\"title\",\"text\"} lines.",
+		"sbmoe index --corpus ../shared/data/scifact --out scifact.idx\n"+
+			"sbmoe index --corpus docs.jsonl --out docs.idx --int8 --max-length 512\n"+
+			"sbmoe index --model runs/head --corpus ../shared/data/scifact --out scifact-head.idx", stderr)
+	model := fs.String("model", defaultModelDir(), "model folder: a Hugging Face encoder, or one written by sbmoe train")
 	corpus := fs.String("corpus", "", "BEIR folder or corpus.jsonl[.gz] file (required)")
 	out := fs.String("out", "", "index file to write (required); written atomically")
 	int8 := fs.Bool("int8", false, "store int8 vectors with a per-vector scale instead of fp32")
@@ -22,32 +26,36 @@ func runIndex(args []string, stdout, stderr io.Writer) int {
 	maxLen := fs.Int("max-length", 0, "longest token sequence; 0 = the model's max_seq_length")
 	threads := fs.Int("threads", 0, "encoder threads; 0 = all cores")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	if code, ok := parse(fs, args, stdout); !ok {
+	if code, ok := fs.ParseArgs(args, stdout); !ok {
 		return code
 	}
-	if *corpus == "" || *out == "" {
-		fmt.Fprintln(stderr, "sbmoe index: --corpus and --out are required (see sbmoe help index)")
-		return 2
+	usageErr := usageError(stderr, "index")
+	switch {
+	case *corpus == "" || *out == "":
+		return usageErr("--corpus and --out are required")
+	case fs.NArg() > 0:
+		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
-	m, err := loadModel(*model, *threads)
+	r, err := openModel(*model, *threads, *batch, *maxLen)
 	if err != nil {
 		return fail(stderr, "index", err)
 	}
-	docs, err := loadCorpus(*corpus)
+	docs, err := cli.LoadCorpus(*corpus)
 	if err != nil {
 		return fail(stderr, "index", err)
 	}
 	done := stopwatch(stderr, fmt.Sprintf("encoded %d documents", len(docs)))
-	opt := bert.EncodeOptions{BatchSize: *batch, MaxLength: *maxLen,
-		Progress: newProgress(stderr, len(docs), "encoding", *quiet)}
-	ix, err := buildIndex(m, docs, opt, *int8)
+	ix, err := r.Index(context.Background(), docs, cli.NewProgress(stderr, len(docs), "encoding", *quiet))
 	if err != nil {
 		return fail(stderr, "index", err)
 	}
 	done()
-	if err := ix.WriteFile(*out); err != nil {
+	if *int8 {
+		ix = ix.Quantized()
+	}
+	if err := writeIndex(*out, ix, *model); err != nil {
 		return fail(stderr, "index", err)
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d vectors, dim %d, %s\n", *out, ix.Len(), ix.Dim(), ix.Kind())
+	fmt.Fprintf(stdout, "wrote %s: %d vectors, dim %d, %s, model fingerprint %s\n", *out, ix.Len(), ix.Dim(), ix.Kind(), ix.Origin().Fingerprint)
 	return 0
 }

@@ -34,7 +34,7 @@ func runModel(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("dir", "", "destination folder; default models/<repo name>")
 	revision := fs.String("revision", "main", "branch, tag or commit")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	if code, ok := parse(fs, args[1:], stdout); !ok {
+	if code, ok := fs.ParseArgs(args[1:], stdout); !ok {
 		return code
 	}
 	if fs.NArg() != 1 {
@@ -69,7 +69,7 @@ func runModel(args []string, stdout, stderr io.Writer) int {
 	if err := hub.Fetch(ctx, repo, *revision, dest, opts); err != nil {
 		return fail(stderr, "model fetch", err)
 	}
-	if _, err := bert.LoadConfig(dest); err != nil {
+	if _, err := bert.LoadConfigFS(os.DirFS(dest)); err != nil {
 		return fail(stderr, "model fetch", fmt.Errorf("downloaded %s, but sbmoe cannot run it: %w", repo, err))
 	}
 	fmt.Fprintf(stdout, "fetched %s@%s into %s\n", repo, *revision, dest)

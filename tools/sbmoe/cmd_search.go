@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,8 +12,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/sbmoe/sbmoe/core/beir"
-	"github.com/sbmoe/sbmoe/core/bert"
 	"github.com/sbmoe/sbmoe/core/index"
+	"github.com/sbmoe/sbmoe/core/retriever"
+	"github.com/sbmoe/sbmoe/tools/internal/cli"
 )
 
 // searchResult is one query's answer in --json output.
@@ -29,22 +32,29 @@ type searchHit struct {
 
 func runSearch(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("search", "--index FILE [flags] [query ...]",
-		"Encodes each query with the model and prints the k best documents of the index by dot\n"+
-			"product, as a table or as JSON. Queries come from the arguments, or one per line from\n"+
-			"standard input when there are none. --corpus adds document titles to the output.",
-		"  sbmoe search --index scifact.idx --corpus ../shared/data/scifact \"vitamin d and bone density\"\n"+
-			"  printf 'first query\\nsecond query\\n' | sbmoe search --index docs.idx --json --k 5", stderr)
-	model := fs.String("model", defaultModelDir(), "model folder (Hugging Face layout); must be the one that built the index")
+		"Encodes each query with the model (its head applied when the model folder has one) and\n"+
+			"prints the k best documents of the index by dot product, as a table or as JSON. Queries\n"+
+			"come from the arguments, or one per line from standard input when there are none.\n"+
+			"--corpus adds document titles to the output. The index must have been built by the same\n"+
+			"model: search compares the fingerprint it records with the model's.",
+		"sbmoe search --index scifact.idx --corpus ../shared/data/scifact \"vitamin d and bone density\"\n"+
+			"printf 'first query\\nsecond query\\n' | sbmoe search --index docs.idx --json --k 5\n"+
+			"sbmoe search --model runs/head --index scifact-head.idx \"statins and heart disease\"", stderr)
+	model := fs.String("model", defaultModelDir(), "model folder that built the index (a Hugging Face encoder, or one written by sbmoe train)")
 	ixPath := fs.String("index", "", "index file written by sbmoe index (required)")
 	corpus := fs.String("corpus", "", "corpus the index was built from, to print titles (optional)")
 	k := fs.Int("k", 10, "results per query")
 	asJSON := fs.Bool("json", false, "print JSON (one object per query) instead of a table")
-	if code, ok := parse(fs, args, stdout); !ok {
+	threads := fs.Int("threads", 0, "encoder threads; 0 = all cores")
+	if code, ok := fs.ParseArgs(args, stdout); !ok {
 		return code
 	}
+	usageErr := usageError(stderr, "search")
 	if *ixPath == "" {
-		fmt.Fprintln(stderr, "sbmoe search: --index is required (see sbmoe help search)")
-		return 2
+		return usageErr("--index is required")
+	}
+	if err := cli.PositiveK(*k, maxK); err != nil {
+		return usageErr("%v", err)
 	}
 	queries := fs.Args()
 	if len(queries) == 0 {
@@ -54,37 +64,38 @@ func runSearch(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if len(queries) == 0 {
-		fmt.Fprintln(stderr, "sbmoe search: no query given (pass queries as arguments or on standard input)")
-		return 2
+		return usageErr("no query given (pass queries as arguments or on standard input)")
 	}
 	ix, err := index.ReadFile(*ixPath)
 	if err != nil {
 		return fail(stderr, "search", err)
 	}
-	m, err := loadModel(*model, 0)
+	r, err := openModel(*model, *threads, 0, 0)
 	if err != nil {
 		return fail(stderr, "search", err)
 	}
-	if m.Config.HiddenSize != ix.Dim() {
-		return fail(stderr, "search", fmt.Errorf("index %s holds %d-dimensional vectors but model %s makes %d: search with the model that built the index", *ixPath, ix.Dim(), *model, m.Config.HiddenSize))
+	if err := checkIndex(r, ix, *ixPath, *model, stderr); err != nil {
+		return fail(stderr, "search", err)
 	}
 	titles := map[string]string{}
 	if *corpus != "" {
-		docs, err := loadCorpus(*corpus)
+		docs, err := cli.LoadCorpus(*corpus)
 		if err != nil {
 			return fail(stderr, "search", err)
 		}
 		for _, d := range docs {
-			titles[d.ID] = cmpTitle(d)
+			titles[d.ID] = displayTitle(d)
 		}
 	}
-	vecs := m.Encode(queries, bert.EncodeOptions{})
+	results, err := r.Search(context.Background(), ix, queries, *k)
+	if err != nil {
+		return fail(stderr, "search", err)
+	}
 	enc := json.NewEncoder(stdout)
 	for qi, q := range queries {
-		hits := ix.Search(vecs[qi], *k)
-		res := searchResult{Query: q, Hits: make([]searchHit, len(hits))}
-		for r, h := range hits {
-			res.Hits[r] = searchHit{Rank: r + 1, ID: h.ID, Score: h.Score, Title: titles[h.ID]}
+		res := searchResult{Query: q, Hits: make([]searchHit, len(results[qi]))}
+		for rank, h := range results[qi] {
+			res.Hits[rank] = searchHit{Rank: rank + 1, ID: h.ID, Score: h.Score, Title: titles[h.ID]}
 		}
 		if *asJSON {
 			if err := enc.Encode(res); err != nil {
@@ -97,8 +108,23 @@ func runSearch(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// cmpTitle is what the table shows for a document: its title, else the start of its text.
-func cmpTitle(d beir.Doc) string {
+// checkIndex refuses an index another model built, naming both, and warns about one
+// that records no model (written before sbmoe kept fingerprints).
+func checkIndex(r *retriever.Retriever, ix *index.Index, path, model string, stderr io.Writer) error {
+	err := r.CheckIndex(ix)
+	switch {
+	case errors.Is(err, retriever.ErrNoFingerprint):
+		fmt.Fprintf(stderr, "warning: index %s records no model fingerprint (written by an older sbmoe); make sure %s built it, or rebuild it with sbmoe index\n", path, model)
+		return nil
+	case err != nil:
+		return fmt.Errorf("index %s and model %s: %w", path, model, err)
+	}
+	return nil
+}
+
+// displayTitle is what the table shows for a document: its title, else the start of its
+// text, cut at 90 characters.
+func displayTitle(d beir.Doc) string {
 	t := d.Title
 	if t == "" {
 		t = d.Text

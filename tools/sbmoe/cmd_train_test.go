@@ -1,15 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/sbmoe/sbmoe/core/bert"
-	"github.com/sbmoe/sbmoe/moe"
+	"github.com/sbmoe/sbmoe/core/index"
+	"github.com/sbmoe/sbmoe/core/retriever"
 )
 
 // writeTrainDataset writes a BEIR dataset with train and test splits: 24 documents,
@@ -63,8 +66,8 @@ func TestTrainEndToEnd(t *testing.T) {
 		block bool
 	}{
 		{"paper head", []string{"--data", data, "--experts", "3"}, true},
-		{"baseline", []string{"--data", data, "--moe", "none"}, false},
-		{"frozen learned head, titles", []string{"--corpus", data, "--self-supervised", "title", "--freeze-encoder", "--moe", "learned", "--pool", "all"}, true},
+		{"baseline", []string{"--data", data, "--router", "none"}, false},
+		{"frozen learned head, titles", []string{"--corpus", data, "--self-supervised", "title", "--freeze-encoder", "--router", "learned", "--mix", "all"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "run")
@@ -90,8 +93,9 @@ func TestTrainEndToEnd(t *testing.T) {
 			if v := m.Encode([]string{"with"}, bert.EncodeOptions{}); len(v[0]) != 32 {
 				t.Errorf("reloaded encoder gives %d values", len(v[0]))
 			}
-			if _, err := moe.Load(filepath.Join(out, "moe")); (err == nil) != tc.block {
-				t.Errorf("moe.Load: %v (block expected: %v)", err, tc.block)
+			r, err := retriever.OpenDir(out, retriever.Options{})
+			if err != nil || (r.Head() != nil) != tc.block || !r.Manifest().Lowercase {
+				t.Errorf("reopened: %v, head %v (block expected: %v)", err, r != nil && r.Head() != nil, tc.block)
 			}
 			raw, err := os.ReadFile(filepath.Join(out, "eval.json"))
 			if err != nil {
@@ -101,8 +105,8 @@ func TestTrainEndToEnd(t *testing.T) {
 				Datasets []struct {
 					Queries int
 					Metrics map[string]float64
+					DocLoad []int `json:"expert_load_documents"`
 				}
-				DocLoad []int `json:"expert_load_documents"`
 			}
 			if err := json.Unmarshal(raw, &rep); err != nil || len(rep.Datasets) != 1 || rep.Datasets[0].Queries != 12 {
 				t.Fatalf("eval.json %s: %v", raw, err)
@@ -110,8 +114,8 @@ func TestTrainEndToEnd(t *testing.T) {
 			if n := rep.Datasets[0].Metrics["ndcg@10"]; n <= 0 || n > 1 {
 				t.Errorf("ndcg@10 %g", n)
 			}
-			if tc.block != (len(rep.DocLoad) > 0) {
-				t.Errorf("document load %v", rep.DocLoad)
+			if tc.block != (len(rep.Datasets[0].DocLoad) > 0) {
+				t.Errorf("document load %v", rep.Datasets[0].DocLoad)
 			}
 			for _, f := range []string{"training.json", "checkpoints/latest"} {
 				if _, err := os.Stat(filepath.Join(out, f)); err != nil {
@@ -119,6 +123,99 @@ func TestTrainEndToEnd(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTrainedFolderServes trains a head, then runs sbmoe eval, index and search on the
+// trained folder: eval reproduces the final evaluation of sbmoe train exactly, index and
+// search apply the head, and the plain encoder's index is refused by the trained model.
+func TestTrainedFolderServes(t *testing.T) {
+	data := writeTrainDataset(t)
+	out := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := runCLI("train", "--model", tinyModel, "--data", data, "--out", out, "--epochs", "2", "--batch", "4",
+		"--lr-head", "1e-2", "--max-length", "16", "--freeze-encoder", "--experts", "3", "--quiet")
+	if code != 0 {
+		t.Fatalf("train: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var trained evalReport
+	raw, err := os.ReadFile(filepath.Join(out, "eval.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &trained); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI("eval", "--model", out, "--format", "json", "--quiet", data)
+	if code != 0 {
+		t.Fatalf("eval: exit %d\n%s", code, stderr)
+	}
+	var evaluated evalReport
+	if err := json.Unmarshal([]byte(stdout), &evaluated); err != nil {
+		t.Fatal(err)
+	}
+	if evaluated.Fingerprint != trained.Fingerprint {
+		t.Errorf("eval fingerprint %s, train's %s", evaluated.Fingerprint, trained.Fingerprint)
+	}
+	for _, m := range evalMeasures {
+		if got, want := evaluated.Datasets[0].Metrics[m], trained.Datasets[0].Metrics[m]; got != want {
+			t.Errorf("%s: sbmoe eval --model %s gives %v, sbmoe train's evaluation %v", m, out, got, want)
+		}
+	}
+	if !slices.Equal(evaluated.Datasets[0].DocLoad, trained.Datasets[0].DocLoad) {
+		t.Errorf("expert load %v, train's %v", evaluated.Datasets[0].DocLoad, trained.Datasets[0].DocLoad)
+	}
+
+	idx := filepath.Join(t.TempDir(), "head.idx")
+	if code, stdout, stderr = runCLI("index", "--model", out, "--corpus", data, "--out", idx, "--quiet"); code != 0 ||
+		!strings.Contains(stdout, trained.Fingerprint) {
+		t.Fatalf("index: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI("search", "--model", out, "--index", idx, "--json", "--k", "3", "WITH")
+	if code != 0 {
+		t.Fatalf("search: exit %d\n%s", code, stderr)
+	}
+	// The same ranking as the evaluation's run for that query's text, lower-cased.
+	r, err := retriever.OpenDir(out, retriever.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := index.ReadFile(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := r.Search(context.Background(), ix, []string{"with"}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res searchResult
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range res.Hits {
+		if h.ID != want[0][i].ID || h.Score != want[0][i].Score {
+			t.Errorf("hit %d: %s %v, want %s %v", i, h.ID, h.Score, want[0][i].ID, want[0][i].Score)
+		}
+	}
+
+	plainIdx := filepath.Join(t.TempDir(), "plain.idx")
+	if code, _, stderr = runCLI("index", "--model", tinyModel, "--corpus", data, "--out", plainIdx, "--quiet"); code != 0 {
+		t.Fatal(stderr)
+	}
+	code, _, stderr = runCLI("search", "--model", out, "--index", plainIdx, "with")
+	if code != 1 || !strings.Contains(stderr, "fingerprint") || !strings.Contains(stderr, tinyModel) || !strings.Contains(stderr, trained.Fingerprint) {
+		t.Errorf("search of another model's index: exit %d, %s", code, stderr)
+	}
+	code, _, stderr = runCLI("eval", "--model", filepath.Join(out, "encoder"), "--quiet", data)
+	if code != 0 {
+		t.Errorf("the encoder folder alone: exit %d, %s", code, stderr)
+	}
+
+	// A damaged head names its file.
+	if err := os.WriteFile(filepath.Join(out, "head.safetensors"), []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr = runCLI("eval", "--model", out, "--quiet", data); code != 1 || !strings.Contains(stderr, "head.safetensors") {
+		t.Errorf("damaged head: exit %d, %s", code, stderr)
 	}
 }
 
@@ -160,8 +257,9 @@ func TestTrainBadInputs(t *testing.T) {
 		{[]string{"--data", data, "--corpus", data, "--out", out()}, 2, "give either --data"},
 		{[]string{"--corpus", data, "--out", out()}, 2, "--self-supervised"},
 		{[]string{"--data", data, "--self-supervised", "title", "--out", out()}, 2, "takes --corpus"},
-		{[]string{"--data", data, "--moe", "magic", "--out", out()}, 2, "--moe must be"},
-		{[]string{"--data", data, "--pool", "some", "--out", out()}, 2, "--pool must be"},
+		{[]string{"--data", data, "--router", "magic", "--out", out()}, 2, "--router must be"},
+		{[]string{"--data", data, "--mix", "some", "--out", out()}, 2, "--mix must be"},
+		{[]string{"--data", data, "--freeze-encoder", "--checkpoint-every", "2", "--out", out()}, 2, "does not apply"},
 		{[]string{"--data", data, "--epochs", "0", "--out", out()}, 2, "--epochs must be positive"},
 		{[]string{"--data", data, "stray", "--out", out()}, 2, "unexpected argument"},
 		{[]string{"--data", noTrain, "--out", out()}, 1, "no train split"},

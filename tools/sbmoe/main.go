@@ -1,5 +1,8 @@
-// Command sbmoe is the native sbmoe tool: fetch models, index a corpus, search it,
-// evaluate a retriever on a BEIR dataset and benchmark the encoder.
+// Command sbmoe is the native sbmoe tool: fetch models, write the demo corpus, index a
+// corpus, search it, evaluate a retriever on a BEIR dataset, train an SB-MoE head (or the
+// whole encoder with it), and benchmark encoding and training. Every command that encodes
+// opens its model through package retriever, so a folder written by sbmoe train searches
+// with its head and its text preparation.
 //
 // Run "sbmoe help" for the commands and "sbmoe help <command>" for each one's flags.
 package main
@@ -8,7 +11,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
+
+	"github.com/sbmoe/sbmoe/tools/internal/cli"
 )
 
 func main() {
@@ -32,11 +36,10 @@ func commands() []command {
 		{"bench", "measure encoder throughput (documents per second)", runBench},
 		{"bench-train", "measure training throughput (query–document pairs per second)", runBenchTrain},
 		{"train", "fine-tune the encoder with an SB-MoE head (or the head alone) and evaluate it", runTrain},
-		{"experiment", "run the SB-MoE experiment (baseline vs paper vs learned router, seeds, tests) and write its report", runExperiment},
 	}
 }
 
-const usageHeader = `sbmoe: a dense retriever (BERT encoder + exact vector search) in pure Go.
+const usageHeader = `sbmoe: a dense retriever (BERT encoder + SB-MoE head + exact vector search) in pure Go.
 
 Usage:
   sbmoe <command> [flags] [arguments]
@@ -46,12 +49,15 @@ Commands:
 
 const usageFooter = `
 A typical session:
-  sbmoe index  --corpus data/scifact --out scifact.idx
-  sbmoe search --index scifact.idx --corpus data/scifact "vitamin d and bone density"
-  sbmoe eval   --data data/scifact --split test
+  sbmoe index  --corpus ../shared/data/scifact --out scifact.idx
+  sbmoe search --index scifact.idx --corpus ../shared/data/scifact "vitamin d and bone density"
+  sbmoe eval   ../shared/data/scifact
+  sbmoe train  --data ../shared/data/scifact --freeze-encoder --out runs/head
+  sbmoe eval   --model runs/head ../shared/data/scifact
 
-Every command takes --model DIR (a Hugging Face model folder; default %s,
-or $SBMOE_MODEL). Run "sbmoe help <command>" for a command's flags.
+Every command that encodes takes --model DIR: a Hugging Face model folder, or a folder
+written by sbmoe train (its head and text preparation apply); default %s,
+or $SBMOE_MODEL. Run "sbmoe help <command>" for a command's flags.
 `
 
 func usage(w io.Writer) {
@@ -88,15 +94,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func defaultModelDir() string {
-	if d := os.Getenv("SBMOE_MODEL"); d != "" {
-		return d
-	}
-	return "models/all-MiniLM-L6-v2"
-}
+func defaultModelDir() string { return cli.DefaultModelDir() }
 
 // fail prints an error in the form every command uses and returns exit code 1.
-func fail(stderr io.Writer, cmd string, err error) int {
-	fmt.Fprintf(stderr, "sbmoe %s: %v\n", cmd, strings.TrimSpace(err.Error()))
-	return 1
+func fail(stderr io.Writer, cmd string, err error) int { return cli.Fail(stderr, "sbmoe "+cmd, err) }
+
+// newFlags makes a command's flag set (see cli.NewFlags).
+func newFlags(name, synopsis, about, examples string, stderr io.Writer) *cli.Flags {
+	return cli.NewFlags("sbmoe", name, synopsis, about, examples, stderr)
+}
+
+// usageError returns a command's reporter of bad arguments.
+func usageError(stderr io.Writer, cmd string) func(format string, a ...any) int {
+	return cli.UsageError(stderr, "sbmoe "+cmd)
 }

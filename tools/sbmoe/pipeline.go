@@ -3,66 +3,48 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/sbmoe/sbmoe/core/beir"
 	"github.com/sbmoe/sbmoe/core/bert"
 	"github.com/sbmoe/sbmoe/core/index"
+	"github.com/sbmoe/sbmoe/core/retriever"
+	"github.com/sbmoe/sbmoe/tools/internal/atomicfile"
+	"github.com/sbmoe/sbmoe/tools/internal/cli"
 )
 
-// loadCorpus reads a corpus from a BEIR folder (corpus.jsonl or corpus.jsonl.gz inside)
-// or from a corpus file itself.
-func loadCorpus(path string) ([]beir.Doc, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("corpus: %w", err)
-	}
-	if st.IsDir() {
-		for _, name := range []string{"corpus.jsonl", "corpus.jsonl.gz"} {
-			p := filepath.Join(path, name)
-			if _, err := os.Stat(p); err == nil {
-				return beir.LoadCorpus(p)
-			}
-		}
-		return nil, fmt.Errorf("corpus: %s has no corpus.jsonl or corpus.jsonl.gz", path)
-	}
-	return beir.LoadCorpus(path)
+// maxK bounds --k: more results than this is a typo, not a query.
+const maxK = 100_000
+
+// openModel opens --model with the encoding flags every command shares.
+func openModel(dir string, threads, batch, maxLen int) (*retriever.Retriever, error) {
+	return cli.OpenModel(dir, retriever.Options{Threads: threads, BatchSize: batch, MaxQueryTokens: maxLen, MaxDocTokens: maxLen})
 }
 
-// loadModel loads an encoder folder, with a hint when the default model is missing.
-func loadModel(dir string, threads int) (*bert.Model, error) {
-	if _, err := os.Stat(dir); err != nil && dir == defaultModelDir() {
-		return nil, fmt.Errorf("model folder %s is missing: run `make model` (or pass --model DIR, or fetch one with `sbmoe model fetch <repo>`)", dir)
-	}
-	m, err := bert.Load(dir)
+// loadEncoder opens --model for the benchmarks, which time the encoder alone.
+func loadEncoder(dir string, threads int) (*bert.Model, error) {
+	r, err := cli.OpenModel(dir, retriever.Options{Threads: threads})
 	if err != nil {
 		return nil, err
 	}
-	if threads > 0 {
-		m.Threads = threads
-	}
-	return m, nil
+	return r.Encoder(), nil
 }
 
-// buildIndex encodes every document (BEIR's title + " " + text) into an index.
-func buildIndex(m *bert.Model, docs []beir.Doc, opt bert.EncodeOptions, int8 bool) (*index.Index, error) {
-	texts := make([]string, len(docs))
-	for i, d := range docs {
-		texts[i] = beir.DocText(d)
+// writeIndex writes an index file atomically, recording the model as given on the
+// command line for messages.
+func writeIndex(path string, ix *index.Index, model string) error {
+	o := ix.Origin()
+	if len(model) <= 4096 {
+		o.Model = model
 	}
-	vecs := m.Encode(texts, opt)
-	ix := index.New(m.Config.HiddenSize, index.Float32)
-	for i, d := range docs {
-		if err := ix.Add(d.ID, vecs[i]); err != nil {
-			return nil, fmt.Errorf("corpus document %d: %w", i+1, err)
-		}
+	ix.SetOrigin(o)
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		_, err := ix.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("write index %s: %w", path, err)
 	}
-	if int8 {
-		return ix.Quantized(), nil
-	}
-	return ix, nil
+	return nil
 }
 
 // stopwatch prints how long a step took to w, for the user watching stderr.

@@ -14,7 +14,7 @@ import (
 	"os"
 
 	"github.com/sbmoe/sbmoe/core/bert"
-	"github.com/sbmoe/sbmoe/core/kernel"
+	"github.com/sbmoe/sbmoe/core/f32"
 )
 
 // result is one output line.
@@ -43,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	vecs := m.Encode(texts, bert.EncodeOptions{})
 	enc := json.NewEncoder(stdout)
 	for i, t := range texts {
-		r := result{Text: t, IDs: m.Tokenizer.Encode(t, m.Config.MaxSeqLength), Vector: vecs[i], Kernels: kernel.Impl()}
+		r := result{Text: t, IDs: m.Tokenizer.Encode(t, m.Config.MaxSeqLength), Vector: vecs[i], Kernels: f32.Kernels()}
 		if err := enc.Encode(r); err != nil {
 			fmt.Fprintf(stderr, "wasi: %v\n", err)
 			return 1

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/sbmoe/sbmoe/core/atomicfile"
+	"github.com/sbmoe/sbmoe/tools/internal/atomicfile"
 )
 
 // WriteJSONL writes docs to path, one JSON object per line in the BEIR

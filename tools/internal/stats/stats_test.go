@@ -1,12 +1,12 @@
 package stats
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/sbmoe/sbmoe/core/golden"
 )
 
 // TestAgainstSciPy checks both tests against testdata/stats/paired.json
@@ -21,7 +21,13 @@ func TestAgainstSciPy(t *testing.T) {
 			PermP float64 `json:"perm_p"`
 		}
 	}
-	golden.ReadJSON(t, filepath.Join("..", "..", "..", "testdata", "stats", "paired.json"), &file)
+	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "stats", "paired.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatalf("paired.json: %v", err)
+	}
 	if len(file.Cases) == 0 {
 		t.Fatal("no cases")
 	}

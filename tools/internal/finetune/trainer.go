@@ -2,7 +2,7 @@ package finetune
 
 import (
 	"cmp"
-	"errors"
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -11,14 +11,19 @@ import (
 	"time"
 
 	"github.com/sbmoe/sbmoe/core/bert"
+	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/core/train"
 	"github.com/sbmoe/sbmoe/moe"
+	"github.com/sbmoe/sbmoe/moe/headtrain"
 )
 
 // Result is a finished run.
 type Result struct {
 	Model *bert.Model
 	Block *moe.Block // nil with RouterNone
+	// Retriever is Model and Block with the run's text preparation, as the exported
+	// folder opens.
+	Retriever *retriever.Retriever
 	// History has one entry per epoch, the resumed ones included.
 	History []EpochStats
 	// Epoch is the epoch whose model was kept (Config.Keep), counting from 1.
@@ -29,18 +34,10 @@ type Result struct {
 }
 
 // EpochStats summarise one epoch.
-type EpochStats struct {
-	Epoch    int     `json:"epoch"` // from 1
-	Loss     float64 `json:"loss"`  // mean training loss over the epoch's batches, aux loss included
-	Accuracy float64 `json:"accuracy"`
-	// ValLoss and ValAccuracy are the in-batch InfoNCE loss and accuracy of the held-out
-	// queries (block in Eval mode, each query's first positive), when there are any.
-	ValLoss     float64 `json:"val_loss,omitempty"`
-	ValAccuracy float64 `json:"val_accuracy,omitempty"`
-}
+type EpochStats = headtrain.EpochStats
 
 // ErrNoExamples is returned when the data hold fewer than two training examples.
-var ErrNoExamples = errors.New("too few training examples")
+var ErrNoExamples = headtrain.ErrNoExamples
 
 // trainer is one run's model, optimizer and the buffers its steps reuse.
 type trainer struct {
@@ -52,13 +49,13 @@ type trainer struct {
 	qLen      int
 	dLen      int
 	model     *bert.Model
+	texts     *retriever.Retriever // the run's text preparation over model
 	block     *moe.Block
 	grads     *bert.Grads
 	opt       *train.AdamW
 	loss      *train.InfoNCE
+	head      *headtrain.Trainer // FreezeEncoder: the in-memory trainer this run drives
 	st        state
-	qCache    map[int][]float32 // FreezeEncoder: example → pooled query
-	dCache    map[int][]float32 // FreezeEncoder: document → pooled vector
 	qa, da    *bert.Activations
 	h, out    []float32 // (2B,H): queries then documents
 	dout, dh  []float32
@@ -70,9 +67,9 @@ type trainer struct {
 
 // Train runs cfg on data: it splits off the validation queries, trains for
 // cfg.Epochs epochs (resuming from cfg.Out when cfg.Resume), checkpoints after each
-// epoch, and exports the kept epoch's model to cfg.Out (encoder/ and moe/). A
-// non-finite loss stops the run with an error wrapping train.ErrNonFinite that names
-// the epoch and batch; the last checkpoint, written before, stays as it was.
+// epoch, and exports the kept epoch's model to cfg.Out (encoder/, head.safetensors and
+// sbmoe.json). A non-finite loss stops the run with an error wrapping train.ErrNonFinite
+// that names the epoch and batch; the last checkpoint, written before, stays as it was.
 func Train(cfg Config, data *Pairs) (*Result, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -82,7 +79,12 @@ func Train(cfg Config, data *Pairs) (*Result, error) {
 	if err := t.setup(); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	if err := t.run(); err != nil {
+	if t.head != nil {
+		err = t.runHead()
+	} else {
+		err = t.run()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	res, err := t.export()
@@ -92,14 +94,20 @@ func Train(cfg Config, data *Pairs) (*Result, error) {
 	return res, nil
 }
 
+// manifest is the trained folder's sbmoe.json.
+func (t *trainer) manifest() retriever.Manifest {
+	return retriever.NewManifest(t.cfg.Router != RouterNone, t.cfg.Lowercase, t.cfg.Router)
+}
+
 // setup loads the model (from the base or the latest checkpoint), builds the block and
-// the optimizer, and encodes every text once when the encoder is frozen.
+// the optimizer, and with a frozen encoder encodes every text once and hands the vectors
+// to the in-memory head trainer.
 func (t *trainer) setup() error {
 	if err := validatePairs(t.data); err != nil {
 		return err
 	}
 	cfg := t.cfg
-	t.trainIdx, t.valIdx = split(len(t.data.Examples), max(cfg.ValFraction, 0), cfg.Seed)
+	t.trainIdx, t.valIdx = headtrain.Split(len(t.data.Examples), max(cfg.ValFraction, 0), cfg.Seed)
 	if len(t.trainIdx) < 2 {
 		return fmt.Errorf("%w: %d, at least 2 are needed", ErrNoExamples, len(t.trainIdx))
 	}
@@ -134,24 +142,28 @@ func (t *trainer) setup() error {
 	t.model = m
 	t.qLen = min(cmp.Or(cfg.MaxQueryLen, m.Config.MaxSeqLength), m.Config.MaxPositions)
 	t.dLen = min(cfg.MaxDocLen, m.Config.MaxSeqLength, m.Config.MaxPositions)
+	if t.texts, err = retriever.New(m, nil, t.manifest(), retriever.Options{Threads: cfg.Threads, BatchSize: cfg.BatchSize,
+		MaxQueryTokens: t.qLen, MaxDocTokens: t.dLen}); err != nil {
+		return err
+	}
 	if cfg.Router != RouterNone {
 		if ckpt != "" {
-			t.block, err = moe.Load(checkpointBlock(ckpt))
+			t.block, err = moe.Load(ckpt)
 		} else {
 			t.block, err = moe.New(cfg.blockConfig(m.Config.HiddenSize), cfg.Seed)
 		}
 		if err != nil {
 			return err
 		}
-		if err := t.block.SetPool(cfg.Pool); err != nil {
+		if err := t.block.SetMix(cfg.Mix); err != nil {
 			return err
 		}
 	}
-	var groups []train.Group
-	if !cfg.FreezeEncoder {
-		t.grads = m.NewGrads()
-		groups = append(groups, train.Group{Name: "encoder", LR: cfg.EncoderLR, WeightDecay: cfg.WeightDecay, Params: m.Params(t.grads)})
+	if cfg.FreezeEncoder {
+		return t.setupHead(ckpt)
 	}
+	t.grads = m.NewGrads()
+	groups := []train.Group{{Name: "encoder", LR: cfg.EncoderLR, WeightDecay: cfg.WeightDecay, Params: m.Params(t.grads)}}
 	if t.block != nil {
 		groups = append(groups, train.Group{Name: "head", LR: cfg.HeadLR, WeightDecay: cfg.WeightDecay, Params: t.block.Params()})
 	}
@@ -159,44 +171,76 @@ func (t *trainer) setup() error {
 		return err
 	}
 	if ckpt != "" {
-		if err := t.opt.Load(checkpointOptimizer(ckpt)); err != nil {
+		raw, err := os.ReadFile(checkpointOptimizer(ckpt))
+		if err != nil {
+			return err
+		}
+		if err := t.opt.Load(checkpointOptimizer(ckpt), raw); err != nil {
 			return err
 		}
 	}
-	if t.loss, err = train.NewInfoNCE(cfg.Temperature); err != nil {
-		return err
-	}
-	switch {
-	case cfg.Vectors != nil:
-		return t.useVectors(cfg.Vectors)
-	case cfg.FreezeEncoder:
-		t.cacheVectors()
-	}
-	return nil
+	t.loss, err = train.NewInfoNCE(cfg.Temperature)
+	return err
 }
 
-// useVectors takes the caller's pooled vectors in place of encoding the texts.
-func (t *trainer) useVectors(v *Vectors) error {
-	h := t.model.Config.HiddenSize
-	if len(v.Queries) != len(t.data.Examples) || len(v.Docs) != len(t.data.Docs) {
-		return fmt.Errorf("vectors: %d queries and %d documents for %d examples and %d documents",
-			len(v.Queries), len(v.Docs), len(t.data.Examples), len(t.data.Docs))
-	}
-	t.qCache = make(map[int][]float32, len(v.Queries))
-	t.dCache = map[int][]float32{}
+// setupHead encodes every query and every positive document once, with the frozen
+// encoder, and builds the in-memory head trainer over those vectors, restored from ckpt
+// when resuming.
+func (t *trainer) setupHead(ckpt string) error {
+	ctx := context.Background()
+	queries := make([]string, len(t.data.Examples))
 	for i, ex := range t.data.Examples {
-		if len(v.Queries[i]) != h {
-			return fmt.Errorf("vectors: query %q has %d dimensions, the model %d", ex.ID, len(v.Queries[i]), h)
-		}
-		t.qCache[i] = v.Queries[i]
+		queries[i] = t.texts.Text(retriever.Query, ex.Query, retriever.Document{})
+	}
+	used := make([]bool, len(t.data.Docs))
+	var docIdx []int
+	var docs []string
+	for _, ex := range t.data.Examples {
 		for _, d := range ex.Positives {
-			if len(v.Docs[d]) != h {
-				return fmt.Errorf("vectors: document %d, a positive of %q, has %d dimensions, the model %d", d, ex.ID, len(v.Docs[d]), h)
+			if !used[d] {
+				used[d] = true
+				docIdx, docs = append(docIdx, d), append(docs, t.texts.Text(retriever.Doc, "", retriever.Document{Text: t.data.Docs[d]}))
 			}
-			t.dCache[d] = v.Docs[d]
 		}
 	}
-	return nil
+	qv, err := t.texts.Pooled(ctx, retriever.Query, queries, nil)
+	if err != nil {
+		return err
+	}
+	dv, err := t.texts.Pooled(ctx, retriever.Doc, docs, nil)
+	if err != nil {
+		return err
+	}
+	data := &headtrain.Data{Docs: make([][]float32, len(t.data.Docs))}
+	for i, d := range docIdx {
+		data.Docs[d] = dv[i]
+	}
+	for i, ex := range t.data.Examples {
+		data.Examples = append(data.Examples, headtrain.Example{ID: ex.ID, Query: qv[i], Positives: ex.Positives})
+	}
+	cfg := headtrain.Config{Epochs: t.cfg.Epochs, BatchSize: t.cfg.BatchSize, LR: t.cfg.HeadLR, WeightDecay: t.cfg.WeightDecay,
+		Temperature: t.cfg.Temperature, Seed: t.cfg.Seed, ValFraction: t.cfg.ValFraction, Keep: t.cfg.Keep, Progress: t.cfg.Progress}
+	if t.head, err = headtrain.New(t.block, data, cfg); err != nil {
+		return err
+	}
+	if ckpt == "" {
+		return nil
+	}
+	raw, err := os.ReadFile(checkpointOptimizer(ckpt))
+	if err != nil {
+		return err
+	}
+	var best *moe.Block
+	if t.st.Best != nil && t.cfg.Keep == KeepBest {
+		if best, err = moe.Load(filepath.Join(t.cfg.Out, CheckpointsDir, t.st.Best.Checkpoint)); err != nil {
+			return err
+		}
+	}
+	hs := headtrain.State{Epoch: t.st.Epoch, Step: t.st.GlobalStep, History: t.st.History}
+	if t.st.Best != nil {
+		hs.Best = &headtrain.BestEpoch{Epoch: t.st.Best.Epoch, ValLoss: t.st.Best.ValLoss}
+	}
+	return t.head.Restore(hs, raw, best)
 }
 
 func validatePairs(p *Pairs) error {
@@ -221,34 +265,25 @@ func validatePairs(p *Pairs) error {
 	return nil
 }
 
-// cacheVectors encodes every query and every positive document once: with the encoder
-// frozen, its output never changes.
-func (t *trainer) cacheVectors() {
-	var qTexts, dTexts []string
-	var qKeys, dKeys []int
-	t.dCache = map[int][]float32{}
-	for i, ex := range t.data.Examples {
-		qTexts, qKeys = append(qTexts, ex.Query), append(qKeys, i)
-		for _, d := range ex.Positives {
-			if _, ok := t.dCache[d]; !ok {
-				t.dCache[d] = nil
-				dTexts, dKeys = append(dTexts, t.data.Docs[d]), append(dKeys, d)
-			}
+// runHead drives the in-memory head trainer epoch by epoch, checkpointing after each.
+func (t *trainer) runHead() error {
+	for !t.head.Done() {
+		if err := t.head.Epoch(context.Background()); err != nil {
+			return fmt.Errorf("%w (the last good checkpoint is in %s)", err, t.checkpointNote())
+		}
+		hs := t.head.State()
+		t.st.Epoch, t.st.GlobalStep, t.st.History = hs.Epoch, hs.Step, hs.History
+		if hs.Best != nil && (t.st.Best == nil || t.st.Best.Epoch != hs.Best.Epoch) {
+			t.st.Best = &bestEpoch{Epoch: hs.Best.Epoch, ValLoss: hs.Best.ValLoss, Checkpoint: checkpointName(hs.Step)}
+		}
+		if err := t.checkpoint(); err != nil {
+			return err
 		}
 	}
-	batch := cmp.Or(t.cfg.BatchSize, 32)
-	qv := t.model.Encode(qTexts, bert.EncodeOptions{BatchSize: batch, MaxLength: t.qLen})
-	dv := t.model.Encode(dTexts, bert.EncodeOptions{BatchSize: batch, MaxLength: t.dLen})
-	t.qCache = make(map[int][]float32, len(qv))
-	for i, k := range qKeys {
-		t.qCache[k] = qv[i]
-	}
-	for i, k := range dKeys {
-		t.dCache[k] = dv[i]
-	}
+	return nil
 }
 
-// run trains the remaining epochs, checkpointing as it goes.
+// run trains the remaining epochs of full fine-tuning, checkpointing as it goes.
 func (t *trainer) run() error {
 	cfg := t.cfg
 	for epoch := t.st.Epoch; epoch < cfg.Epochs; epoch++ {
@@ -306,30 +341,24 @@ type stepStats struct {
 
 func (s stepStats) Accuracy() float64 { return float64(s.Correct) / float64(s.n) }
 
-// step trains on one batch of indices into trainIdx.
+// step trains the encoder (and the block, when there is one) on one batch of indices into
+// trainIdx.
 func (t *trainer) step(batch []int, epoch int) (stepStats, error) {
 	h, b := t.model.Config.HiddenSize, len(batch)
 	t.h, t.out = grow(t.h, 2*b*h), grow(t.out, 2*b*h)
 	t.dout, t.dh = grow(t.dout, 2*b*h), grow(t.dh, 2*b*h)
 	t.qseqs, t.dseqs = t.qseqs[:0], t.dseqs[:0]
-	for i, k := range batch {
+	for _, k := range batch {
 		ex := &t.data.Examples[t.trainIdx[k]]
 		d := ex.Positives[train.PositiveIndex(t.cfg.Seed, epoch, ex.ID, len(ex.Positives))]
-		if t.cfg.FreezeEncoder {
-			copy(t.h[i*h:(i+1)*h], t.qCache[t.trainIdx[k]])
-			copy(t.h[(b+i)*h:(b+i+1)*h], t.dCache[d])
-			continue
-		}
-		t.qseqs = append(t.qseqs, t.model.Tokenizer.Encode(ex.Query, t.qLen))
-		t.dseqs = append(t.dseqs, t.model.Tokenizer.Encode(t.data.Docs[d], t.dLen))
+		t.qseqs = append(t.qseqs, t.tokens(retriever.Query, ex.Query))
+		t.dseqs = append(t.dseqs, t.tokens(retriever.Doc, t.data.Docs[d]))
 	}
-	if !t.cfg.FreezeEncoder {
-		t.qa = t.model.ForwardTrain(t.qseqs, t.qa)
-		t.da = t.model.ForwardTrain(t.dseqs, t.da)
-		for i := range b {
-			copy(t.h[i*h:(i+1)*h], t.qa.Pooled()[i])
-			copy(t.h[(b+i)*h:(b+i+1)*h], t.da.Pooled()[i])
-		}
+	t.qa = t.model.ForwardTrain(t.qseqs, t.qa)
+	t.da = t.model.ForwardTrain(t.dseqs, t.da)
+	for i := range b {
+		copy(t.h[i*h:(i+1)*h], t.qa.Pooled()[i])
+		copy(t.h[(b+i)*h:(b+i+1)*h], t.da.Pooled()[i])
 	}
 
 	out, aux := t.h, float32(0)
@@ -354,25 +383,29 @@ func (t *trainer) step(batch []int, epoch int) (stepStats, error) {
 		t.block.Backward(t.dh, t.dout, 1)
 		dh = t.dh
 	}
-	if !t.cfg.FreezeEncoder {
-		t.dpq, t.dpd = views(t.dpq, dh[:b*h], b, h), views(t.dpd, dh[b*h:], b, h)
-		t.model.Backward(t.qa, t.dpq, t.grads)
-		t.model.Backward(t.da, t.dpd, t.grads)
-	}
+	t.dpq, t.dpd = views(t.dpq, dh[:b*h], b, h), views(t.dpd, dh[b*h:], b, h)
+	t.model.Backward(t.qa, t.dpq, t.grads)
+	t.model.Backward(t.da, t.dpd, t.grads)
 	t.opt.Step()
-	if !t.cfg.FreezeEncoder {
-		t.model.SyncWeights()
-		t.grads.Zero()
-	}
+	t.model.SyncWeights()
+	t.grads.Zero()
 	if t.block != nil {
 		t.block.ZeroGrad()
 	}
 	return stepStats{Loss: stats.Loss + float64(aux), Correct: stats.Correct, n: b}, nil
 }
 
-// noiseStream separates the gate noise's generator from the other draws of the seed.
-// Each step's noise comes from (seed, global step) alone, so a resumed run draws what
-// an uninterrupted one would.
+// tokens prepares a query or a document text as the run does and tokenizes it at the
+// run's length for that side.
+func (t *trainer) tokens(s retriever.Side, text string) []int32 {
+	if s == retriever.Query {
+		return t.model.Tokenizer.Encode(t.texts.Text(s, text, retriever.Document{}), t.qLen)
+	}
+	return t.model.Tokenizer.Encode(t.texts.Text(s, "", retriever.Document{Text: text}), t.dLen)
+}
+
+// noiseStream separates the gate noise's generator from the other draws of the seed; it
+// is the one package headtrain uses, so both trainers draw the same noise.
 const noiseStream = 0x6e6f697365
 
 // validate returns the in-batch loss and accuracy of the held-out queries, each with
@@ -380,22 +413,14 @@ const noiseStream = 0x6e6f697365
 // which would score a trivial zero, joins the one before).
 func (t *trainer) validate() (loss, acc float64, err error) {
 	h, n := t.model.Config.HiddenSize, len(t.valIdx)
-	var qv, dv [][]float32
-	if t.cfg.FreezeEncoder {
-		for _, i := range t.valIdx {
-			ex := &t.data.Examples[i]
-			qv, dv = append(qv, t.qCache[i]), append(dv, t.dCache[ex.Positives[0]])
-		}
-	} else {
-		qs, ds := make([][]int32, n), make([][]int32, n)
-		for j, i := range t.valIdx {
-			ex := &t.data.Examples[i]
-			qs[j] = t.model.Tokenizer.Encode(ex.Query, t.qLen)
-			ds[j] = t.model.Tokenizer.Encode(t.data.Docs[ex.Positives[0]], t.dLen)
-		}
-		qv = t.model.EncodeIDs(qs, t.cfg.BatchSize, nil)
-		dv = t.model.EncodeIDs(ds, t.cfg.BatchSize, nil)
+	qs, ds := make([][]int32, n), make([][]int32, n)
+	for j, i := range t.valIdx {
+		ex := &t.data.Examples[i]
+		qs[j] = t.tokens(retriever.Query, ex.Query)
+		ds[j] = t.tokens(retriever.Doc, t.data.Docs[ex.Positives[0]])
 	}
+	qv := t.model.EncodeIDs(qs, t.cfg.BatchSize, nil)
+	dv := t.model.EncodeIDs(ds, t.cfg.BatchSize, nil)
 	var sum float64
 	correct := 0
 	for lo := 0; lo < n; {

@@ -27,15 +27,15 @@ type Example struct {
 
 // FromQrels returns the judged queries of ds (loaded with its training split) with
 // their relevant documents (relevance ≥ 1) as positives, in the order of the query
-// file; positives are in corpus order. As the authors do, the query is lower-cased
-// and a document is its beir.DocText (title + " " + text) lower-cased. Queries whose
-// judgements are all non-relevant are left out.
+// file; positives are in corpus order. A document is its beir.DocText (title + " " +
+// text); the trainer prepares texts (Config.Lowercase). Queries whose judgements are all
+// non-relevant are left out.
 func FromQrels(ds *beir.Dataset) (*Pairs, error) {
 	pos := make(map[string]int, len(ds.Corpus))
 	docs := make([]string, len(ds.Corpus))
 	for i, d := range ds.Corpus {
 		pos[d.ID] = i
-		docs[i] = strings.ToLower(beir.DocText(d))
+		docs[i] = beir.DocText(d)
 	}
 	p := &Pairs{Docs: docs}
 	for _, q := range ds.Queries {
@@ -53,7 +53,7 @@ func FromQrels(ds *beir.Dataset) (*Pairs, error) {
 			continue
 		}
 		slices.Sort(positives)
-		p.Examples = append(p.Examples, Example{ID: q.ID, Query: strings.ToLower(q.Text), Positives: positives})
+		p.Examples = append(p.Examples, Example{ID: q.ID, Query: q.Text, Positives: positives})
 	}
 	if len(p.Examples) == 0 {
 		return nil, fmt.Errorf("training pairs of %s: no query has a relevant document", ds.Dir)
@@ -73,8 +73,7 @@ const (
 	maxCropRatio = 0.5
 )
 
-// SelfSupervised makes training pairs from a corpus alone, lower-cased as FromQrels
-// does. In SelfTitle mode each document with both a title and a text gives the pair
+// SelfSupervised makes training pairs from a corpus alone. In SelfTitle mode each document with both a title and a text gives the pair
 // (title, text); others are skipped. In SelfCrops mode each document of at least two
 // words gives two independent crops, each a span of 10–50% of its words (at least
 // one) drawn from seed; the crops are drawn once, not per epoch. Each example's ID is
@@ -82,8 +81,8 @@ const (
 func SelfSupervised(docs []beir.Doc, mode string, seed uint64) (*Pairs, error) {
 	p := &Pairs{}
 	add := func(id, query, doc string) {
-		p.Examples = append(p.Examples, Example{ID: id, Query: strings.ToLower(query), Positives: []int{len(p.Docs)}})
-		p.Docs = append(p.Docs, strings.ToLower(doc))
+		p.Examples = append(p.Examples, Example{ID: id, Query: query, Positives: []int{len(p.Docs)}})
+		p.Docs = append(p.Docs, doc)
 	}
 	switch mode {
 	case SelfTitle:
@@ -120,20 +119,4 @@ func crop(words []string, rng *rand.Rand) string {
 	n := max(1, int(ratio*float64(len(words))))
 	start := rng.IntN(len(words) - n + 1)
 	return strings.Join(words[start:start+n], " ")
-}
-
-// split divides n examples into training and validation indices, holding out a
-// fraction (rounded) chosen at random from seed. Both lists are sorted. Fewer than two
-// held-out queries are none: a lone query has no in-batch negative to be scored against.
-func split(n int, fraction float64, seed uint64) (trainIdx, valIdx []int) {
-	nVal := min(int(fraction*float64(n)+0.5), n-1)
-	if nVal < 2 {
-		nVal = 0
-	}
-	perm := rand.New(rand.NewPCG(seed, 0x5a11d)).Perm(n)
-	valIdx = slices.Clone(perm[:max(nVal, 0)])
-	trainIdx = slices.Clone(perm[max(nVal, 0):])
-	slices.Sort(valIdx)
-	slices.Sort(trainIdx)
-	return trainIdx, valIdx
 }

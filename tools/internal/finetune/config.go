@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/sbmoe/sbmoe/moe"
+	"github.com/sbmoe/sbmoe/moe/headtrain"
 )
 
 // Router names of Config.Router; RouterNone trains the encoder alone, the paper's
@@ -18,8 +19,8 @@ const (
 
 // Which epoch's model Train returns and exports.
 const (
-	KeepLast = "last" // the paper's choice
-	KeepBest = "best" // the epoch with the lowest validation loss
+	KeepLast = headtrain.KeepLast // the paper's choice
+	KeepBest = headtrain.KeepBest // the epoch with the lowest validation loss
 )
 
 // Config is a training run. Zero fields take the recipe's defaults (Defaults).
@@ -40,17 +41,16 @@ type Config struct {
 
 	Router      string // RouterNone, RouterPaper or RouterLearned
 	Experts     int
-	Pool        moe.Pool // how the trained block mixes experts at inference
-	BalanceCoef float32  // the learned router's load-balancing weight; 0 = 0.01
+	Mix         moe.Mix // how the trained block mixes experts at inference
+	BalanceCoef float32 // the learned router's load-balancing weight; 0 = 0.01
 
-	// FreezeEncoder trains the block alone on pooled vectors computed once.
+	// FreezeEncoder trains the block alone (package headtrain) on pooled vectors computed
+	// once; it checkpoints after each epoch only.
 	FreezeEncoder bool
-	// Vectors, with FreezeEncoder, are those pooled vectors, computed by the caller
-	// (an experiment that trains many heads on one dataset encodes it once).
-	Vectors *Vectors
-	// HeadOnly, with FreezeEncoder, exports the head alone, not the unchanged encoder.
-	HeadOnly bool
-	Threads  int // encoder goroutines; 0 = the model's default
+	// Lowercase lower-cases queries and documents before tokenizing, as the authors do;
+	// the trained folder's sbmoe.json records it, so search prepares texts alike.
+	Lowercase bool
+	Threads   int // encoder goroutines; 0 = the model's default
 
 	ValFraction     float64 // held-out share of the training queries; 0 = 0.05, negative = none
 	Keep            string  // KeepLast or KeepBest
@@ -61,13 +61,7 @@ type Config struct {
 }
 
 // Progress reports one finished step.
-type Progress struct {
-	Epoch, Epochs int // Epoch counts from 1
-	Step, Steps   int // within the epoch, from 1
-	Loss          float64
-	Accuracy      float64 // share of the batch's queries whose positive scored highest
-	PairsPerSec   float64 // over the epoch so far
-}
+type Progress = headtrain.Progress
 
 // Defaults are the recipe's settings (DESIGN.md §2) but for Epochs, which depends
 // on the base model (30 for TinyBERT, 20 for BERT and Contriever), and the document
@@ -76,7 +70,7 @@ func Defaults() Config {
 	return Config{
 		Epochs: 20, BatchSize: 64, EncoderLR: 1e-6, HeadLR: 1e-4, WeightDecay: 0.01,
 		Temperature: 0.05, MaxDocLen: 256, Seed: 42, Router: RouterPaper, Experts: 6,
-		Pool: moe.PoolTop1, BalanceCoef: 0.01, ValFraction: 0.05, Keep: KeepLast,
+		Mix: moe.MixTop1, BalanceCoef: 0.01, ValFraction: 0.05, Keep: KeepLast, Lowercase: true,
 	}
 }
 
@@ -107,8 +101,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Experts == 0 {
 		c.Experts = d.Experts
 	}
-	if c.Pool == "" {
-		c.Pool = d.Pool
+	if c.Mix == "" {
+		c.Mix = d.Mix
 	}
 	if c.BalanceCoef == 0 && c.Router == RouterLearned {
 		c.BalanceCoef = d.BalanceCoef
@@ -138,8 +132,6 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("config: maximum lengths %d (queries) and %d (documents) must leave room for [CLS], [SEP] and a token", c.MaxQueryLen, c.MaxDocLen)
 	case c.Router != RouterNone && c.Router != RouterPaper && c.Router != RouterLearned:
 		return c, fmt.Errorf("config: router %q: want %s, %s or %s", c.Router, RouterNone, RouterPaper, RouterLearned)
-	case (c.Vectors != nil || c.HeadOnly) && !c.FreezeEncoder:
-		return c, errors.New("config: precomputed vectors and a head-only export need a frozen encoder")
 	case c.Router == RouterNone && c.FreezeEncoder:
 		return c, errors.New("config: a frozen encoder without a block leaves nothing to train")
 	case c.Keep != KeepLast && c.Keep != KeepBest:
@@ -154,18 +146,11 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// Vectors are pooled encoder vectors of training data: Queries[i] is the vector of
-// Pairs.Examples[i].Query and Docs[j] that of Pairs.Docs[j]. Docs entries that no
-// example names as a positive may be nil.
-type Vectors struct {
-	Queries, Docs [][]float32
-}
-
 func positive(x float64) bool { return x > 0 && !math.IsInf(x, 0) }
 
 // blockConfig is the moe.Config of the run's block for a hidden size.
 func (c Config) blockConfig(hidden int) moe.Config {
-	bc := moe.Config{Hidden: hidden, Experts: c.Experts, Router: moe.Router(c.Router), Pool: c.Pool}
+	bc := moe.Config{Hidden: hidden, Experts: c.Experts, Router: moe.Router(c.Router), Mix: c.Mix}
 	if c.Router == RouterLearned {
 		bc.BalanceCoef = c.BalanceCoef
 	}

@@ -19,7 +19,7 @@ func TestFromQrels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Example{{ID: "q1", Query: "what about bones?", Positives: []int{0}}, {ID: "q3", Query: "sun and fish", Positives: []int{1, 2}}}
+	want := []Example{{ID: "q1", Query: "What about BONES?", Positives: []int{0}}, {ID: "q3", Query: "Sun and fish", Positives: []int{1, 2}}}
 	if len(p.Examples) != len(want) {
 		t.Fatalf("examples %+v, want %+v", p.Examples, want)
 	}
@@ -28,7 +28,7 @@ func TestFromQrels(t *testing.T) {
 			t.Errorf("example %d: %+v, want %+v", i, ex, want[i])
 		}
 	}
-	if !slices.Equal(p.Docs, []string{"vitamin d bones need it.", "fish oil", "sun light"}) {
+	if !slices.Equal(p.Docs, []string{"Vitamin D Bones NEED it.", "Fish oil", "Sun Light"}) {
 		t.Errorf("docs %q", p.Docs)
 	}
 
@@ -53,7 +53,7 @@ func TestSelfSupervised(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Examples) != 1 || p.Examples[0].Query != "go maps" || p.Docs[0] != strings.ToLower(docs[0].Text) {
+	if len(p.Examples) != 1 || p.Examples[0].Query != "Go Maps" || p.Docs[0] != docs[0].Text {
 		t.Errorf("title pairs %+v %q", p.Examples, p.Docs)
 	}
 
@@ -65,7 +65,7 @@ func TestSelfSupervised(t *testing.T) {
 		t.Fatalf("crops of %d documents, want 2: %+v", len(p.Examples), p.Examples)
 	}
 	for i, ex := range p.Examples {
-		src := strings.ToLower(beir.DocText(docs[i]))
+		src := beir.DocText(docs[i])
 		n := len(strings.Fields(src))
 		for _, c := range []string{ex.Query, p.Docs[ex.Positives[0]]} {
 			k := len(strings.Fields(c))
@@ -85,20 +85,6 @@ func TestSelfSupervised(t *testing.T) {
 	} {
 		if _, err := SelfSupervised([]beir.Doc{{ID: "x", Text: "one"}}, tc.mode, 1); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.mode, err, tc.want)
-		}
-	}
-}
-
-func TestSplit(t *testing.T) {
-	for _, tc := range []struct {
-		n        int
-		fraction float64
-		val      int
-	}{{100, 0.05, 5}, {40, 0.05, 2}, {20, 0.05, 0}, {3, 0, 0}, {3, 0.9, 2}, {2, 0.9, 0}} {
-		tr, val := split(tc.n, tc.fraction, 42)
-		all := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(tr), val...))))
-		if len(val) != tc.val || len(all) != tc.n || all[0] != 0 || all[tc.n-1] != tc.n-1 {
-			t.Errorf("split(%d, %g): train %v, val %v", tc.n, tc.fraction, tr, val)
 		}
 	}
 }

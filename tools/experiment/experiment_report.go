@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sbmoe/sbmoe/core/atomicfile"
-	"github.com/sbmoe/sbmoe/moe/finetune"
+	"github.com/sbmoe/sbmoe/tools/internal/finetune"
+	"github.com/sbmoe/sbmoe/tools/internal/atomicfile"
 	"github.com/sbmoe/sbmoe/tools/internal/stats"
 )
 
@@ -242,7 +242,7 @@ func machine() string {
 func (r *expReport) find(set, subset, mode, router string, experts int, pool string) *configSummary {
 	for i := range r.Configs {
 		c := &r.Configs[i]
-		if c.Set == set && c.Subset == subset && c.Mode == mode && c.Router == router && c.Experts == experts && c.Pool == pool && c.Seeds > 0 {
+		if c.Set == set && c.Subset == subset && c.Mode == mode && c.Router == router && c.Experts == experts && c.Mix == pool && c.Seeds > 0 {
 			return c
 		}
 	}
@@ -285,7 +285,7 @@ func configLabel(c *configSummary) string {
 	case c.Router == finetune.RouterNone:
 		return "fine-tuned baseline (no block)"
 	}
-	pool := map[string]string{"top1": "TOP-1", "all": "ALL"}[c.Pool]
+	pool := map[string]string{"top1": "TOP-1", "all": "ALL"}[c.Mix]
 	return fmt.Sprintf("%s router, %s", c.Router, pool)
 }
 
@@ -498,7 +498,7 @@ func (r *expReport) markdown(w io.Writer) error {
 	fmt.Fprintln(w, "| collection | training | router | documents per expert (%) | queries per expert (%) | used | evenness | rerouted (%) |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---:|---:|---:|")
 	for _, c := range r.Configs {
-		if c.Subset == "all" && c.Pool == "top1" && c.Experts == mainExperts && c.Seeds > 0 && len(c.DocLoad) > 0 {
+		if c.Subset == "all" && c.Mix == "top1" && c.Experts == mainExperts && c.Seeds > 0 && len(c.DocLoad) > 0 {
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %d | %.2f | %.1f |\n", c.Set, c.Mode, c.Router, percents(c.DocLoad),
 				percents(c.QueryLoad), used(c.DocLoad), evenness(c.DocLoad), 100*c.Rerouted)
 		}
@@ -561,7 +561,7 @@ func (r *expReport) answers(w io.Writer) {
 		for _, router := range experimentRouters[1:] {
 			var ev, us, re []float64
 			for _, c := range r.Configs {
-				if c.Mode == mode && c.Router == router && c.Subset == "all" && c.Pool == "top1" && c.Experts == mainExperts && len(c.DocLoad) > 0 {
+				if c.Mode == mode && c.Router == router && c.Subset == "all" && c.Mix == "top1" && c.Experts == mainExperts && len(c.DocLoad) > 0 {
 					ev, us, re = append(ev, evenness(c.DocLoad)), append(us, float64(used(c.DocLoad))), append(re, c.Rerouted)
 				}
 			}

@@ -12,13 +12,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sbmoe/sbmoe/core/atomicfile"
 	"github.com/sbmoe/sbmoe/core/beir"
 	"github.com/sbmoe/sbmoe/core/bert"
 	"github.com/sbmoe/sbmoe/core/index"
 	"github.com/sbmoe/sbmoe/core/metrics"
 	"github.com/sbmoe/sbmoe/moe"
-	"github.com/sbmoe/sbmoe/moe/finetune"
+	"github.com/sbmoe/sbmoe/tools/internal/finetune"
+	"github.com/sbmoe/sbmoe/tools/internal/atomicfile"
 )
 
 // experimentSets are the collections the experiment reads from --data, in report
@@ -32,7 +32,7 @@ var experimentSets = []string{"scifact", "cisi", "medline", "cacm", "npl", "lisa
 var experimentRouters = []string{finetune.RouterNone, finetune.RouterPaper, finetune.RouterLearned}
 
 // experimentPools are the inference modes every trained block is scored with.
-var experimentPools = []moe.Pool{moe.PoolTop1, moe.PoolAll}
+var experimentPools = []moe.Mix{moe.MixTop1, moe.MixAll}
 
 // randomizationRounds is the number of sign patterns the paired tests draw.
 const randomizationRounds = 100000
@@ -471,7 +471,7 @@ func scoreBlock(s *expSet, block *moe.Block, corpus, queries *index.Index) (map[
 	}
 	pools := map[string]scores{}
 	for _, p := range experimentPools {
-		if err := block.SetPool(p); err != nil {
+		if err := block.SetMix(p); err != nil {
 			return nil, err
 		}
 		sc, err := evaluate(s, corpus, queries, block)

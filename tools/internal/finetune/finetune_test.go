@@ -1,6 +1,7 @@
 package finetune
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -11,12 +12,14 @@ import (
 	"testing"
 
 	"github.com/sbmoe/sbmoe/core/bert"
+	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/core/train"
 	"github.com/sbmoe/sbmoe/moe"
+	"github.com/sbmoe/sbmoe/moe/headtrain"
 )
 
 // tinyModel is a random 2-layer BERT (H=32) with its tokenizer.
-var tinyModel = filepath.Join("..", "..", "testdata", "embeddings", "tiny")
+var tinyModel = filepath.Join("..", "..", "..", "testdata", "embeddings", "tiny")
 
 // toyWords are in the tiny model's vocabulary, one token each.
 var toyWords = strings.Fields("with that from were this they which have first also their been when after there into " +
@@ -37,7 +40,7 @@ func toyPairs(n int) *Pairs {
 // toyConfig trains the tiny model fast: large learning rates, small batches.
 func toyConfig(t *testing.T) Config {
 	return Config{BaseModel: tinyModel, Out: t.TempDir(), Epochs: 2, BatchSize: 8, EncoderLR: 1e-3, HeadLR: 1e-3,
-		Experts: 3, MaxQueryLen: 8, MaxDocLen: 16, Threads: 1}
+		Experts: 3, MaxQueryLen: 8, MaxDocLen: 16, Threads: 1, Lowercase: true}
 }
 
 // weightsOf copies every trained tensor of a result, by name.
@@ -162,7 +165,7 @@ func TestResumeEquivalence(t *testing.T) {
 	}{
 		{"epoch boundary", false, 0, 0},
 		{"mid-epoch", false, 2, 3},
-		{"frozen encoder mid-epoch", true, 1, 4},
+		{"frozen encoder, crash mid-epoch", true, 0, 4}, // checkpoints after each epoch only
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := toyPairs(20) // 20 training pairs (5% would be one query: none held out), batches of 8, 8, 4
@@ -174,7 +177,7 @@ func TestResumeEquivalence(t *testing.T) {
 			}
 
 			cfg.Out = t.TempDir()
-			if tc.crash == 0 {
+			if tc.crash == 0 && !tc.freeze {
 				once := cfg
 				once.Epochs = 1
 				if _, err := Train(once, data); err != nil {
@@ -232,39 +235,42 @@ func TestNonFiniteStops(t *testing.T) {
 
 func TestCheckpointRoundTrip(t *testing.T) {
 	cfg := toyConfig(t)
-	cfg.Epochs, cfg.Pool = 1, moe.PoolAll
+	cfg.Epochs, cfg.Mix = 1, moe.MixAll
 	res, err := Train(cfg, toyPairs(20))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"encoder/config.json", "encoder/vocab.txt", "encoder/tokenizer.json", "encoder/modules.json",
-		"encoder/1_Pooling/config.json", "encoder/model.safetensors", "moe/moe.safetensors", "moe/moe_config.json",
+		"encoder/1_Pooling/config.json", "encoder/model.safetensors", HeadFile, retriever.ManifestFile,
 		TrainingFile, "checkpoints/latest", "checkpoints/step-00000003/state.json", "checkpoints/step-00000003/optimizer.safetensors"} {
 		if _, err := os.Stat(filepath.Join(cfg.Out, f)); err != nil {
 			t.Error(err)
 		}
 	}
-	m, err := bert.Load(filepath.Join(cfg.Out, EncoderDir))
+	r, err := retriever.OpenDir(cfg.Out, retriever.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	block, err := moe.Load(filepath.Join(cfg.Out, BlockDir))
+	if r.Head() == nil || r.Head().Config().Mix != moe.MixAll || !r.Manifest().Lowercase || r.Manifest().Recipe != RouterPaper {
+		t.Fatalf("reopened: head %v, manifest %+v", r.Head() != nil, r.Manifest())
+	}
+	if r.Fingerprint() != res.Retriever.Fingerprint() {
+		t.Errorf("fingerprint %s reopened, %s trained", r.Fingerprint(), res.Retriever.Fingerprint())
+	}
+	ctx := context.Background()
+	queries := []string{"With THAT from", "the world", "during"}
+	want, err := res.Retriever.EncodeQueries(ctx, queries)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if block.Config().Pool != moe.PoolAll {
-		t.Errorf("saved pool %q", block.Config().Pool)
+	got, err := r.EncodeQueries(ctx, queries)
+	if err != nil {
+		t.Fatal(err)
 	}
-	texts := []string{"with that from", "the world", "during"}
-	want, wantLoad := Embed(res.Model, res.Block, texts, bert.EncodeOptions{})
-	got, gotLoad := Embed(m, block, texts, bert.EncodeOptions{})
 	for i := range want {
 		if !slices.Equal(want[i], got[i]) {
-			t.Fatalf("text %d: reloaded model gives %v, trained model %v", i, got[i][:4], want[i][:4])
+			t.Fatalf("query %d: reopened model gives %v, trained model %v", i, got[i][:4], want[i][:4])
 		}
-	}
-	if !slices.Equal(wantLoad, gotLoad) || len(gotLoad) != 3 || gotLoad[0]+gotLoad[1]+gotLoad[2] != 3 {
-		t.Errorf("expert load %v vs %v", gotLoad, wantLoad)
 	}
 }
 
@@ -311,15 +317,6 @@ func TestBadRuns(t *testing.T) {
 		{"router", func(c *Config) { c.Router = "magic" }, ok, `router "magic"`},
 		{"frozen without block", func(c *Config) { c.Router, c.FreezeEncoder = RouterNone, true }, ok, "nothing to train"},
 		{"keep", func(c *Config) { c.Keep = "first" }, ok, `keep "first"`},
-		{"vectors unfrozen", func(c *Config) { c.Vectors = &Vectors{} }, ok, "need a frozen encoder"},
-		{"vectors short", func(c *Config) { c.FreezeEncoder, c.Vectors = true, &Vectors{} }, ok, "0 queries and 0 documents for 20 examples"},
-		{"vectors width", func(c *Config) {
-			v := &Vectors{Queries: make([][]float32, 20), Docs: make([][]float32, 20)}
-			for i := range 20 {
-				v.Queries[i], v.Docs[i] = make([]float32, 3), make([]float32, 3)
-			}
-			c.FreezeEncoder, c.Vectors = true, v
-		}, ok, `query "q0" has 3 dimensions, the model 32`},
 		{"negative lr", func(c *Config) { c.HeadLR = -1 }, ok, "learning rates"},
 		{"missing model", func(c *Config) { c.BaseModel = "no/such/model" }, ok, "no/such/model"},
 		{"resume nothing", func(c *Config) { c.Resume = true }, ok, "holds no checkpoint"},
@@ -356,38 +353,68 @@ func TestBadRuns(t *testing.T) {
 	}
 }
 
-// TestPrecomputedVectors: a head trained on the caller's vectors is the head trained on
-// vectors the trainer encodes itself, and HeadOnly leaves the encoder out of the export.
-func TestPrecomputedVectors(t *testing.T) {
+// TestFrozenIsHeadtrain: sbmoe train --freeze-encoder is a layer over the in-memory
+// trainer. The head it exports is, bit for bit, the head headtrain.Train makes from the
+// same pairs encoded by a retriever over the base model; with KeepBest and a resume too.
+func TestFrozenIsHeadtrain(t *testing.T) {
 	data := toyPairs(24)
-	cfg := toyConfig(t)
-	cfg.FreezeEncoder = true
-	own, err := Train(cfg, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := bert.Load(tinyModel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	queries := make([]string, len(data.Examples))
-	for i, ex := range data.Examples {
-		queries[i] = ex.Query
-	}
-	v := &Vectors{
-		Queries: m.Encode(queries, bert.EncodeOptions{MaxLength: cfg.MaxQueryLen}),
-		Docs:    m.Encode(data.Docs, bert.EncodeOptions{MaxLength: cfg.MaxDocLen}),
-	}
-	cfg.Out, cfg.Vectors, cfg.HeadOnly = t.TempDir(), v, true
-	given, err := Train(cfg, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameWeights(t, weightsOf(own), weightsOf(given))
-	if _, err := os.Stat(filepath.Join(cfg.Out, EncoderDir)); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("HeadOnly run exported %s (%v)", EncoderDir, err)
-	}
-	if _, err := moe.Load(filepath.Join(cfg.Out, BlockDir)); err != nil {
-		t.Errorf("HeadOnly run's head: %v", err)
+	for _, keep := range []string{KeepLast, KeepBest} {
+		cfg := toyConfig(t)
+		cfg.FreezeEncoder, cfg.Router, cfg.Epochs, cfg.Keep, cfg.ValFraction = true, RouterLearned, 4, keep, 0.25
+		cfg.HeadLR = 0.05 // large, so that the best epoch need not be the last
+		disk, err := Train(cfg, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		r, err := retriever.OpenDir(tinyModel, retriever.Options{MaxQueryTokens: cfg.MaxQueryLen, MaxDocTokens: cfg.MaxDocLen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		var queries, docs []string
+		for _, ex := range data.Examples {
+			queries = append(queries, strings.ToLower(ex.Query))
+		}
+		for _, d := range data.Docs {
+			docs = append(docs, strings.ToLower(d))
+		}
+		qv, _ := r.Pooled(ctx, retriever.Query, queries, nil)
+		dv, _ := r.Pooled(ctx, retriever.Doc, docs, nil)
+		mem := &headtrain.Data{Docs: dv}
+		for i, ex := range data.Examples {
+			mem.Examples = append(mem.Examples, headtrain.Example{ID: ex.ID, Query: qv[i], Positives: ex.Positives})
+		}
+		block, err := moe.New(moe.Config{Hidden: 32, Experts: 3, Router: moe.RouterLearned, Mix: moe.MixTop1, BalanceCoef: 0.01}, cfg.Seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := headtrain.Train(ctx, block, mem, headtrain.Config{Epochs: cfg.Epochs, BatchSize: cfg.BatchSize, LR: cfg.HeadLR,
+			WeightDecay: cfg.WeightDecay, Temperature: 0.05, Seed: cfg.Seed, ValFraction: cfg.ValFraction, Keep: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Epoch != disk.Epoch || got.Head.Digest() != disk.Block.Digest() {
+			t.Errorf("keep %s: in memory kept epoch %d (head %.12s), on disk epoch %d (head %.12s)", keep, got.Epoch, got.Head.Digest(), disk.Epoch, disk.Block.Digest())
+		}
+		onDisk, err := moe.Load(cfg.Out)
+		if err != nil || onDisk.Digest() != disk.Block.Digest() {
+			t.Errorf("keep %s: exported head differs from the result (%v)", keep, err)
+		}
+
+		// A run stopped after two epochs and resumed ends with the same head.
+		cfg2 := cfg
+		cfg2.Out, cfg2.Epochs = t.TempDir(), 2
+		if _, err := Train(cfg2, data); err != nil {
+			t.Fatal(err)
+		}
+		cfg2.Epochs, cfg2.Resume, cfg2.BaseModel = cfg.Epochs, true, ""
+		resumed, err := Train(cfg2, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resumed.Block.Digest() != disk.Block.Digest() || resumed.Epoch != disk.Epoch {
+			t.Errorf("keep %s: resumed run kept epoch %d, the straight one %d, or another head", keep, resumed.Epoch, disk.Epoch)
+		}
 	}
 }

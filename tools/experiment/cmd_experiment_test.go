@@ -64,7 +64,7 @@ func TestExperimentEndToEnd(t *testing.T) {
 			t.Errorf("%+v: %d seeds, want 2", c, c.Seeds)
 		}
 		if c.Mode == "head" && (c.Test == nil || c.Test.Baseline != "zero-shot" || c.Test.NDCGP <= 0 || c.Test.NDCGP > 1) {
-			t.Errorf("%s %s %d %s: test %+v", c.Set, c.Router, c.Experts, c.Pool, c.Test)
+			t.Errorf("%s %s %d %s: test %+v", c.Set, c.Router, c.Experts, c.Mix, c.Test)
 		}
 		if c.Mode == "head" && c.Router != "none" && (len(c.DocLoad) != c.Experts || c.Rerouted < 0 || c.Rerouted > 1) {
 			t.Errorf("%s %s %d: document shares %v, rerouted %g", c.Set, c.Router, c.Experts, c.DocLoad, c.Rerouted)

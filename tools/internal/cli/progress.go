@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"io"
@@ -6,9 +6,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 )
 
-// newProgress draws a progress bar with rate and ETA on w (stderr), or nothing when
+// NewProgress draws a progress bar with rate and ETA on w (stderr), or nothing when
 // quiet is set.
-func newProgress(w io.Writer, total int, what string, quiet bool) func(done, total int) {
+func NewProgress(w io.Writer, total int, what string, quiet bool) func(done, total int) {
 	if quiet {
 		return func(int, int) {}
 	}

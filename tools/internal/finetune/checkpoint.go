@@ -10,26 +10,28 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/sbmoe/sbmoe/core/atomicfile"
 	"github.com/sbmoe/sbmoe/core/bert"
+	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/core/train"
 	"github.com/sbmoe/sbmoe/core/weights"
 	"github.com/sbmoe/sbmoe/moe"
+	"github.com/sbmoe/sbmoe/tools/internal/atomicfile"
 )
 
-// The layout of an output folder:
+// The layout of an output folder, which retriever.OpenDir opens:
 //
+//	<out>/sbmoe.json                   the manifest (retriever.Manifest): encoder, head, text preparation
 //	<out>/encoder/                     the kept encoder, a Hugging Face model folder
-//	<out>/moe/                         the kept block (moe.Block.Save); absent with RouterNone
+//	<out>/head.safetensors             the kept block (moe.Block.Save); absent with RouterNone
 //	<out>/training.json                the run's settings and per-epoch history
 //	<out>/checkpoints/latest           the name of the newest complete checkpoint
-//	<out>/checkpoints/step-NNNNNNNN/   encoder/ (unless frozen), moe/, optimizer.safetensors, state.json
+//	<out>/checkpoints/step-NNNNNNNN/   encoder/ (unless frozen), head.safetensors, optimizer.safetensors, state.json
 //
 // A checkpoint folder is complete once latest names it: latest is written last, so a
 // crash while saving leaves the previous checkpoint in force.
 const (
 	EncoderDir     = "encoder"
-	BlockDir       = "moe"
+	HeadFile       = moe.HeadFile
 	TrainingFile   = "training.json"
 	CheckpointsDir = "checkpoints"
 	latestFile     = "latest"
@@ -53,6 +55,8 @@ type state struct {
 	History     []EpochStats `json:"history"`
 	Best        *bestEpoch   `json:"best,omitempty"`
 }
+
+// bestEpoch is the epoch with the lowest validation loss and the checkpoint that holds it.
 
 // fingerprint holds the settings that decide the sequence of batches, noise and
 // gradients: a resumed run must keep them to end where an uninterrupted one would.
@@ -84,7 +88,6 @@ func (t *trainer) fingerprint() fingerprint {
 
 func checkpointName(step int) string        { return fmt.Sprintf("step-%08d", step) }
 func checkpointEncoder(dir string) string   { return filepath.Join(dir, EncoderDir) }
-func checkpointBlock(dir string) string     { return filepath.Join(dir, BlockDir) }
 func checkpointOptimizer(dir string) string { return filepath.Join(dir, optimizerFile) }
 
 // checkpointNote names the last checkpoint for error messages.
@@ -134,11 +137,15 @@ func (t *trainer) checkpoint() error {
 		}
 	}
 	if t.block != nil {
-		if err := saveBlock(checkpointBlock(dir), t.block); err != nil {
+		if err := saveBlock(dir, t.block); err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}
-	if err := t.opt.Save(checkpointOptimizer(dir)); err != nil {
+	opt := t.opt
+	if t.head != nil {
+		opt = t.head.Optimizer()
+	}
+	if err := atomicfile.Write(checkpointOptimizer(dir), opt.Save); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if err := atomicfile.WriteJSON(filepath.Join(dir, stateFile), t.st); err != nil {
@@ -214,7 +221,10 @@ func (t *trainer) loadState() (string, error) {
 func (t *trainer) export() (*Result, error) {
 	res := &Result{Model: t.model, Block: t.block, History: t.st.History, Epoch: t.st.Epoch,
 		Steps: t.st.GlobalStep, Train: len(t.trainIdx), Val: len(t.valIdx)}
-	if t.cfg.Keep == KeepBest && t.st.Best != nil && t.st.Best.Epoch != t.st.Epoch {
+	if t.head != nil {
+		hr := t.head.Result()
+		res.Block, res.Epoch = hr.Head, hr.Epoch
+	} else if t.cfg.Keep == KeepBest && t.st.Best != nil && t.st.Best.Epoch != t.st.Epoch {
 		dir := filepath.Join(t.cfg.Out, CheckpointsDir, t.st.Best.Checkpoint)
 		var err error
 		if !t.cfg.FreezeEncoder {
@@ -224,36 +234,51 @@ func (t *trainer) export() (*Result, error) {
 			res.Model.Threads = t.model.Threads
 		}
 		if t.block != nil {
-			if res.Block, err = moe.Load(checkpointBlock(dir)); err != nil {
-				return nil, err
-			}
-			if err := res.Block.SetPool(t.cfg.Pool); err != nil {
+			if res.Block, err = moe.Load(dir); err != nil {
 				return nil, err
 			}
 		}
 		res.Epoch = t.st.Best.Epoch
 	}
-	if !t.cfg.HeadOnly {
-		if err := writeEncoder(filepath.Join(t.cfg.Out, EncoderDir), res.Model, t.base); err != nil {
+	if res.Block != nil {
+		if err := res.Block.SetMix(t.cfg.Mix); err != nil {
 			return nil, err
 		}
 	}
+	if err := writeEncoder(filepath.Join(t.cfg.Out, EncoderDir), res.Model, t.base); err != nil {
+		return nil, err
+	}
 	if res.Block != nil {
-		if err := saveBlock(filepath.Join(t.cfg.Out, BlockDir), res.Block); err != nil {
+		if err := saveBlock(t.cfg.Out, res.Block); err != nil {
 			return nil, err
 		}
+	}
+	manifest := t.manifest()
+	raw, err := manifest.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	// The manifest goes last: a folder is a trained model once sbmoe.json is there.
+	if err := atomicfile.Write(filepath.Join(t.cfg.Out, retriever.ManifestFile), func(w io.Writer) error {
+		_, err := w.Write(raw)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if res.Retriever, err = retriever.New(res.Model, res.Block, manifest, retriever.Options{Threads: t.cfg.Threads}); err != nil {
+		return nil, err
 	}
 	summary := struct {
 		BaseModel string       `json:"base_model"`
 		Run       fingerprint  `json:"run"`
 		EncoderLR float64      `json:"encoder_lr"`
 		HeadLR    float64      `json:"head_lr"`
-		Pool      moe.Pool     `json:"pool"`
+		Mix       moe.Mix      `json:"mix"`
 		Keep      string       `json:"keep"`
 		Kept      int          `json:"kept_epoch"`
 		Steps     int          `json:"steps"`
 		History   []EpochStats `json:"history"`
-	}{t.base, t.st.Fingerprint, t.cfg.EncoderLR, t.cfg.HeadLR, t.cfg.Pool, t.cfg.Keep, res.Epoch, res.Steps, res.History}
+	}{t.base, t.st.Fingerprint, t.cfg.EncoderLR, t.cfg.HeadLR, t.cfg.Mix, t.cfg.Keep, res.Epoch, res.Steps, res.History}
 	if err := atomicfile.WriteJSON(filepath.Join(t.cfg.Out, TrainingFile), summary); err != nil {
 		return nil, err
 	}
@@ -273,7 +298,9 @@ func writeEncoder(dir string, m *bert.Model, base string) error {
 		tensors[i] = &weights.Tensor{Name: p.Name, Shape: p.Shape, Data: p.Data}
 	}
 	// transformers refuses safetensors files whose metadata lacks format "pt".
-	return weights.WriteSafetensors(filepath.Join(dir, "model.safetensors"), tensors, map[string]string{"format": "pt"})
+	return atomicfile.Write(filepath.Join(dir, "model.safetensors"), func(w io.Writer) error {
+		return weights.WriteSafetensors(w, tensors, map[string]string{"format": "pt"})
+	})
 }
 
 // copySideFiles copies a model folder's JSON and text files (config, tokenizer,
@@ -325,9 +352,7 @@ func copySideFiles(base, dir string) error {
 	return nil
 }
 
+// saveBlock writes dir/head.safetensors atomically.
 func saveBlock(dir string, b *moe.Block) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	return b.Save(dir)
+	return atomicfile.Write(filepath.Join(dir, HeadFile), b.Save)
 }
