@@ -23,14 +23,21 @@ model: $(MODEL_DIR)/.complete
 $(MODEL_DIR)/.complete:
 	bash tools/scripts/fetch-default-model.sh $(MODEL_DIR)
 
+# Packages the browser and the edge worker run: their tests run again inside the
+# WebAssembly build (GOOS=wasip1) under wazero. The encoder itself is checked there by
+# wasm/wasi, which compares the WebAssembly build's vectors with the native ones.
+WASM_TESTED := ./core/internal/kernel/ ./core/index/ ./core/metrics/ ./core/train/ ./core/tokenizer/ \
+	./core/weights/ ./core/retriever/ ./moe/ ./moe/headtrain/
+
 # The suite runs twice: with the SIMD kernels (GOEXPERIMENT=simd) and with their scalar
-# twins; then the kernel tests run again inside the WebAssembly build under wazero.
+# twins; then the browser's packages run again inside the WebAssembly build under wazero,
+# and the kernels once more with the purego tag.
 test: model
 	GOEXPERIMENT=simd $(GO) test -count=1 ./...
 	$(GO) test -count=1 ./...
 	$(GO) build -o bin/wasmexec ./tools/wasmexec
-	GOEXPERIMENT=simd GOOS=wasip1 GOARCH=wasm $(GO) test -count=1 -exec "$(CURDIR)/bin/wasmexec" ./core/kernel/ ./core/index/ ./core/metrics/ ./core/train/
-	$(GO) test -count=1 -tags purego ./core/kernel/
+	GOEXPERIMENT=simd GOOS=wasip1 GOARCH=wasm $(GO) test -count=1 -exec "$(CURDIR)/bin/wasmexec" $(WASM_TESTED)
+	$(GO) test -count=1 -tags purego ./core/internal/kernel/
 
 # Static checks and every build target; fails if go.mod or go.sum are not tidy.
 check:
@@ -38,7 +45,8 @@ check:
 	$(GO) vet ./...
 	GOEXPERIMENT=simd $(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) build ./core/... ./moe/...
-	GOOS=wasip1 GOARCH=wasm $(GO) build ./core/... ./moe/...
+	GOEXPERIMENT=simd GOOS=js GOARCH=wasm $(GO) build ./core/... ./moe/...
+	GOOS=wasip1 GOARCH=wasm $(GO) build ./core/... ./moe/... ./wasm/...
 	GOEXPERIMENT=simd GOOS=wasip1 GOARCH=wasm $(GO) build ./core/... ./moe/... ./wasm/...
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 

@@ -277,13 +277,21 @@ func TestOpenErrors(t *testing.T) {
 		{"missing weights", func(f fstest.MapFS) { delete(f, "encoder/model.safetensors"); delete(f, "encoder/pytorch_model.bin") },
 			[]string{"encoder/", "model.safetensors"}},
 		{"missing config", func(f fstest.MapFS) { delete(f, "encoder/config.json") }, []string{"encoder/", "config.json"}},
-		{"bad manifest", func(f fstest.MapFS) { f[ManifestFile].Data = []byte(`{"format": "sbmoe-model", "version": 1, "encoder": "encoder", "lowercase": "yes"}`) },
+		{"bad manifest", func(f fstest.MapFS) {
+			f[ManifestFile].Data = []byte(`{"format": "sbmoe-model", "version": 1, "encoder": "encoder", "lowercase": "yes"}`)
+		},
 			[]string{ManifestFile, "field lowercase"}},
-		{"unknown field", func(f fstest.MapFS) { f[ManifestFile].Data = []byte(`{"format": "sbmoe-model", "version": 1, "encoder": "encoder", "lower": true}`) },
+		{"unknown field", func(f fstest.MapFS) {
+			f[ManifestFile].Data = []byte(`{"format": "sbmoe-model", "version": 1, "encoder": "encoder", "lower": true}`)
+		},
 			[]string{ManifestFile, `"lower"`}},
-		{"encoder outside", func(f fstest.MapFS) { f[ManifestFile].Data = []byte(`{"format": "sbmoe-model", "version": 1, "encoder": "../x"}`) },
+		{"encoder outside", func(f fstest.MapFS) {
+			f[ManifestFile].Data = []byte(`{"format": "sbmoe-model", "version": 1, "encoder": "../x"}`)
+		},
 			[]string{ManifestFile, "field encoder"}},
-		{"version", func(f fstest.MapFS) { f[ManifestFile].Data = []byte(`{"format": "sbmoe-model", "version": 9, "encoder": "encoder"}`) },
+		{"version", func(f fstest.MapFS) {
+			f[ManifestFile].Data = []byte(`{"format": "sbmoe-model", "version": 9, "encoder": "encoder"}`)
+		},
 			[]string{ManifestFile, "field version"}},
 		{"head of another width", func(f fstest.MapFS) {
 			h, _ := moe.New(moe.DefaultConfig(16), 1)

@@ -1,8 +1,16 @@
 package headtrain
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/sbmoe/sbmoe/moe"
 )
 
 func TestSplit(t *testing.T) {
@@ -16,5 +24,165 @@ func TestSplit(t *testing.T) {
 		if len(val) != tc.val || len(all) != tc.n || all[0] != 0 || all[tc.n-1] != tc.n-1 {
 			t.Errorf("split(%d, %g): train %v, val %v", tc.n, tc.fraction, tr, val)
 		}
+	}
+}
+
+// toyData is a learnable set of pooled vectors: each query is its document plus noise, in
+// directions the untrained head mixes up.
+func toyData(n, h int, seed uint64) *Data {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	d := &Data{}
+	for i := range n {
+		doc := make([]float32, h)
+		q := make([]float32, h)
+		for j := range doc {
+			doc[j] = 0.25 * float32(rng.NormFloat64()) // about unit norm, as normalised encoders give
+			q[j] = doc[j] + 0.2*float32(rng.NormFloat64())
+		}
+		d.Docs = append(d.Docs, doc)
+		d.Examples = append(d.Examples, Example{ID: fmt.Sprintf("q%d", i), Query: q, Positives: []int{i}})
+	}
+	return d
+}
+
+func newBlock(t *testing.T, router moe.Router, seed uint64) *moe.Block {
+	t.Helper()
+	cfg := moe.Config{Hidden: 16, Experts: 3, Router: router, Mix: moe.MixTop1}
+	if router == moe.RouterLearned {
+		cfg.BalanceCoef = 0.01
+	}
+	b, err := moe.New(cfg, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var toyConfig = Config{Epochs: 6, BatchSize: 8, LR: 3e-3, Seed: 3, ValFraction: 0.2}
+
+func TestTrainLearnsAndIsDeterministic(t *testing.T) {
+	ctx := context.Background()
+	for _, router := range []moe.Router{moe.RouterPaper, moe.RouterLearned} {
+		steps := 0
+		cfg := toyConfig
+		cfg.Progress = func(p Progress) {
+			steps++
+			if p.Epochs != cfg.Epochs || p.Loss < 0 || p.Step > p.Steps {
+				t.Errorf("progress %+v", p)
+			}
+		}
+		a, err := Train(ctx, newBlock(t, router, 1), toyData(40, 16, 1), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, last := a.History[0], a.History[len(a.History)-1]
+		t.Logf("%s: loss %.3f → %.3f, val loss %.3f → %.3f", router, first.Loss, last.Loss, first.ValLoss, last.ValLoss)
+		if !(last.Loss < first.Loss) || a.Train != 32 || a.Val != 8 || steps != a.Steps || a.Steps != 6*4 {
+			t.Errorf("%s: loss %.3f → %.3f, %d/%d examples, %d steps (%d reported)", router, first.Loss, last.Loss, a.Train, a.Val, a.Steps, steps)
+		}
+		b, err := Train(ctx, newBlock(t, router, 1), toyData(40, 16, 1), toyConfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Head.Digest() != b.Head.Digest() {
+			t.Errorf("%s: two runs with one seed trained different heads", router)
+		}
+		other := toyConfig
+		other.Seed = 4
+		c, _ := Train(ctx, newBlock(t, router, 1), toyData(40, 16, 1), other)
+		if c.Head.Digest() == a.Head.Digest() {
+			t.Errorf("%s: seeds 3 and 4 trained the same head", router)
+		}
+	}
+}
+
+// TestRestore stops a run after two epochs, saves what a checkpoint holds, and continues in
+// a new trainer: it ends with the head of the uninterrupted run.
+func TestRestore(t *testing.T) {
+	ctx := context.Background()
+	for _, keep := range []string{KeepLast, KeepBest} {
+		cfg := toyConfig
+		cfg.Keep, cfg.LR = keep, 0.05
+		straight, err := Train(ctx, newBlock(t, moe.RouterLearned, 2), toyData(40, 16, 2), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := New(newBlock(t, moe.RouterLearned, 2), toyData(40, 16, 2), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := first.Epoch(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var opt bytes.Buffer
+		if err := first.Optimizer().Save(&opt); err != nil {
+			t.Fatal(err)
+		}
+		var best *moe.Block
+		if first.Best() != nil {
+			best = first.Best().Clone()
+		}
+		block := first.Result().Head
+		if keep == KeepBest {
+			block = first.block // the current weights, not the best ones
+		}
+		second, err := New(block.Clone(), toyData(40, 16, 2), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := second.Restore(first.State(), opt.Bytes(), best); err != nil {
+			t.Fatal(err)
+		}
+		for !second.Done() {
+			if err := second.Epoch(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := second.Result()
+		if got.Head.Digest() != straight.Head.Digest() || got.Epoch != straight.Epoch || got.Steps != straight.Steps {
+			t.Errorf("keep %s: restored run kept epoch %d after %d steps, the straight one epoch %d after %d (or another head)",
+				keep, got.Epoch, got.Steps, straight.Epoch, straight.Steps)
+		}
+	}
+}
+
+func TestTrainErrors(t *testing.T) {
+	good := toyData(10, 16, 1)
+	short := toyData(10, 16, 1)
+	short.Examples[3].Query = short.Examples[3].Query[:5]
+	dup := toyData(10, 16, 1)
+	dup.Examples[2].ID = dup.Examples[1].ID
+	noPos := toyData(10, 16, 1)
+	noPos.Examples[0].Positives = nil
+	outside := toyData(10, 16, 1)
+	outside.Examples[0].Positives = []int{99}
+	for _, tc := range []struct {
+		name string
+		data *Data
+		cfg  Config
+		want string
+	}{
+		{"no data", &Data{}, toyConfig, "too few"},
+		{"one example", toyData(1, 16, 1), toyConfig, "too few"},
+		{"short vector", short, toyConfig, `"q3": query vector has 5 dimensions, the head 16`},
+		{"duplicate id", dup, toyConfig, "not unique"},
+		{"no positive", noPos, toyConfig, "no positive"},
+		{"positive outside", outside, toyConfig, "not one of the 10 documents"},
+		{"batch", good, Config{BatchSize: 1}, "batch size 1"},
+		{"lr", good, Config{LR: -1}, "learning rate"},
+		{"keep", good, Config{Keep: "first"}, `keep "first"`},
+		{"best without validation", good, Config{Keep: KeepBest, ValFraction: -1}, "needs validation"},
+	} {
+		_, err := Train(context.Background(), newBlock(t, moe.RouterPaper, 1), tc.data, tc.cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Train(ctx, newBlock(t, moe.RouterPaper, 1), good, toyConfig); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: got %v", err)
 	}
 }

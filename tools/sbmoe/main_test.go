@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sbmoe/sbmoe/tools/internal/cli"
 )
 
 // tinyModel is a random 2-layer BERT with its tokenizer, small enough for CLI tests.
@@ -169,4 +171,96 @@ func TestDimensionMismatch(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "32-dimensional") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
+}
+
+// TestHelpExamplesParse runs every example line of every command's help, and of the
+// overview, through the command's flag parser: an example that names a flag the command
+// lacks, or misplaces an argument, fails here rather than for a user.
+func TestHelpExamplesParse(t *testing.T) {
+	cli.ParseOnly = true
+	defer func() { cli.ParseOnly = false }()
+	_, overview, _ := runCLI("help")
+	lines := exampleLines(t, overview, "A typical session:")
+	for _, c := range commands() {
+		args := []string{c.name, "--help"}
+		switch c.name {
+		case "model":
+			args = []string{"model", "fetch", "--help"}
+		case "corpus":
+			args = []string{"corpus", "godoc", "--help"}
+		}
+		_, help, _ := runCLI(args...)
+		ex := exampleLines(t, help, "Examples:")
+		if len(ex) == 0 {
+			t.Errorf("sbmoe %s --help shows no examples", c.name)
+		}
+		lines = append(lines, ex...)
+	}
+	for _, line := range lines {
+		words := shellWords(t, line)
+		if len(words) < 2 || words[0] != "sbmoe" {
+			t.Errorf("example %q does not run sbmoe", line)
+			continue
+		}
+		if code, _, stderr := runCLI(words[1:]...); code != 0 || stderr != "" {
+			t.Errorf("example %q: exit %d, %s", line, code, stderr)
+		}
+	}
+}
+
+// exampleLines returns the indented lines that follow heading in a help text.
+func exampleLines(t *testing.T, help, heading string) []string {
+	t.Helper()
+	_, after, ok := strings.Cut(help, heading+"\n")
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(after, "\n") {
+		if !strings.HasPrefix(line, "  ") {
+			break
+		}
+		out = append(out, strings.TrimSpace(line))
+	}
+	return out
+}
+
+// shellWords splits a command line as sh would for these examples: the last command of a
+// pipeline, without its comment, with single- and double-quoted words.
+func shellWords(t *testing.T, line string) []string {
+	t.Helper()
+	var words []string
+	var cur strings.Builder
+	inWord, quote := false, rune(0)
+	for _, r := range line {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == '#' && !inWord:
+			return append(words, cur.String())[:len(words)]
+		case r == '|':
+			words, inWord = nil, false
+			cur.Reset()
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		t.Fatalf("unterminated quote in %q", line)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
 }

@@ -1,5 +1,6 @@
-// Command wasi is the encoder built for GOOS=wasip1: it loads a model folder, encodes
-// the texts given as arguments and prints their token ids and vectors as JSON lines.
+// Command wasi is the retriever built for GOOS=wasip1: it opens a model folder (a Hugging
+// Face encoder, or a folder written by sbmoe train), encodes the texts given as arguments
+// as queries and prints their token ids and vectors as JSON lines.
 // Its test builds it for WebAssembly, runs it under wazero and compares the output with
 // the native encoder's, so every change to core/ is checked for portability.
 //
@@ -8,13 +9,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 
-	"github.com/sbmoe/sbmoe/core/bert"
-	"github.com/sbmoe/sbmoe/core/f32"
+	"github.com/sbmoe/sbmoe/core/retriever"
 )
 
 // result is one output line.
@@ -34,16 +35,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: wasi MODEL_DIR TEXT...")
 		return 2
 	}
-	m, err := bert.Load(args[0])
+	r, err := retriever.OpenDir(args[0], retriever.Options{})
 	if err != nil {
 		fmt.Fprintf(stderr, "wasi: %v\n", err)
 		return 1
 	}
 	texts := args[1:]
-	vecs := m.Encode(texts, bert.EncodeOptions{})
+	vecs, err := r.EncodeQueries(context.Background(), texts)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasi: %v\n", err)
+		return 1
+	}
 	enc := json.NewEncoder(stdout)
+	m := r.Encoder()
 	for i, t := range texts {
-		r := result{Text: t, IDs: m.Tokenizer.Encode(t, m.Config.MaxSeqLength), Vector: vecs[i], Kernels: f32.Kernels()}
+		r := result{Text: t, IDs: m.Tokenizer.Encode(r.Text(retriever.Query, t, retriever.Document{}), m.Config.MaxSeqLength),
+			Vector: vecs[i], Kernels: retriever.Kernels()}
 		if err := enc.Encode(r); err != nil {
 			fmt.Fprintf(stderr, "wasi: %v\n", err)
 			return 1

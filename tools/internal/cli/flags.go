@@ -19,6 +19,7 @@ type Flags struct {
 	// the program's name; a test parses every one.
 	Examples []string
 	stderr   io.Writer
+	args     []string // the positional arguments, wherever they stood
 }
 
 // NewFlags makes the flag set of command name of program prog ("sbmoe"). examples holds
@@ -36,19 +37,31 @@ func NewFlags(prog, name, synopsis, about, examples string, stderr io.Writer) *F
 		w := fs.Output()
 		fmt.Fprintf(w, "Usage: %s %s\n\n%s\n\nFlags:\n", fs.Name(), synopsis, about)
 		fs.PrintDefaults()
-		if examples != "" {
-			fmt.Fprintf(w, "\nExamples:\n%s\n", examples)
+		if len(f.Examples) > 0 {
+			fmt.Fprintf(w, "\nExamples:\n")
+			for _, e := range f.Examples {
+				fmt.Fprintf(w, "  %s\n", e)
+			}
 		}
 	}
 	return f
 }
 
+// ParseOnly makes every ParseArgs stop its command after parsing, with exit code 0: a
+// test sets it to check that the examples in the help parse.
+var ParseOnly bool
+
 // ParseArgs parses args; it returns (exit code, false) when the command must stop: 0
 // after --help (the help goes to stdout), 2 after a usage error (one line on stderr that
 // names the help).
+//
+// Flags may come before, between or after positional arguments ("sbmoe eval DIR --quiet");
+// after "--" everything is positional.
 func (f *Flags) ParseArgs(args []string, stdout io.Writer) (int, bool) {
-	err := f.Parse(args)
+	err := f.parseInterspersed(args)
 	switch {
+	case err == nil && ParseOnly:
+		return 0, false
 	case errors.Is(err, flag.ErrHelp):
 		f.SetOutput(stdout)
 		f.Usage()
@@ -58,6 +71,40 @@ func (f *Flags) ParseArgs(args []string, stdout io.Writer) (int, bool) {
 		return 2, false
 	}
 	return 0, true
+}
+
+func (f *Flags) parseInterspersed(args []string) error {
+	f.args = nil
+	for {
+		if err := f.Parse(args); err != nil {
+			return err
+		}
+		rest := f.FlagSet.Args()
+		if len(rest) == 0 {
+			return nil
+		}
+		// Parse stops at the first positional argument, or after a "--" it consumed.
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			f.args = append(f.args, rest...)
+			return nil
+		}
+		f.args = append(f.args, rest[0])
+		args = rest[1:]
+	}
+}
+
+// Args are the positional arguments.
+func (f *Flags) Args() []string { return f.args }
+
+// NArg is len(Args()).
+func (f *Flags) NArg() int { return len(f.args) }
+
+// Arg is the i-th positional argument, or "" when there are fewer.
+func (f *Flags) Arg(i int) string {
+	if i < 0 || i >= len(f.args) {
+		return ""
+	}
+	return f.args[i]
 }
 
 // UsageError returns a command's reporter of bad arguments: it prints the message with a
