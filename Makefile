@@ -16,8 +16,13 @@ DEMO_QUERIES := "split a string around each comma" "read a file line by line" \
 
 all: build model
 
+# bin/sbmoe, and bin/web: the browser runtime sbmoe bundle copies into bundles (the
+# WebAssembly module built with SIMD128, and Go's wasm_exec.js of the same toolchain).
 build:
 	GOEXPERIMENT=simd $(GO) build -o $(SBMOE) ./tools/sbmoe
+	@mkdir -p bin/web
+	GOEXPERIMENT=simd GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags=-s -o bin/web/sbmoe.wasm ./wasm/browser
+	install -m 0644 "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" bin/web/wasm_exec.js
 
 model: $(MODEL_DIR)/.complete
 $(MODEL_DIR)/.complete:
@@ -69,8 +74,9 @@ eval: build model
 # runs/experiment, so an interrupted experiment continues where it stopped. About two
 # hours on 2 cores, most of it the full fine-tuning of SciFact.
 experiment: build model
-	$(SBMOE) experiment --data $(DATA) --out runs/experiment --report results/experiment
-	$(SBMOE) experiment --data $(DATA) --out runs/experiment --report results/experiment/raw --no-normalize --datasets scifact
+	GOEXPERIMENT=simd $(GO) build -o bin/sbmoe-experiment ./tools/experiment
+	bin/sbmoe-experiment --data $(DATA) --out runs/experiment --report results/experiment
+	bin/sbmoe-experiment --data $(DATA) --out runs/experiment --report results/experiment/raw --no-normalize --datasets scifact
 
 # Encoder throughput against PyTorch and ONNX Runtime, same machine, same run.
 bench: build model $(PYTHON)

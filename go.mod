@@ -3,6 +3,7 @@ module github.com/sbmoe/sbmoe
 go 1.27.3
 
 require (
+	github.com/andybalholm/brotli v1.3.0
 	github.com/nlpodyssey/gopickle v0.2.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/tetratelabs/wazero v1.12.0

@@ -98,7 +98,7 @@ func Open(fsys fs.FS, opts Options) (*Retriever, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open model: %w", err)
 		}
-		if err := r.SetHead(head); err != nil {
+		if err := r.SetHead(head, m.HeadAppliesTo); err != nil {
 			return nil, fmt.Errorf("open model: %s: %w", m.Head, err)
 		}
 	}
@@ -117,12 +117,9 @@ func OpenDir(dir string, opts Options) (*Retriever, error) {
 // New makes a retriever of an encoder held in memory (a model being trained, say) with an
 // optional head, preparing texts as the manifest says; the manifest's paths are not used.
 func New(enc *bert.Model, head *moe.Block, m Manifest, opts Options) (*Retriever, error) {
-	if head != nil && m.HeadAppliesTo == "" {
-		m.HeadAppliesTo = HeadBoth
-	}
 	r := &Retriever{model: enc, manifest: m, opts: opts}
 	if head != nil {
-		if err := r.SetHead(head); err != nil {
+		if err := r.SetHead(head, m.HeadAppliesTo); err != nil {
 			return nil, err
 		}
 	}
@@ -189,17 +186,28 @@ func (r *Retriever) Head() *moe.Block {
 	return r.head
 }
 
-// SetHead replaces the head (nil removes it): a head learned in the browser is swapped in
-// this way. It must fit the encoder's width. It must not overlap other calls.
-func (r *Retriever) SetHead(head *moe.Block) error {
-	if head != nil && head.Config().Hidden != r.Dim() {
+// SetHead replaces the head (nil removes it) and says which vectors it changes: HeadBoth
+// (or "", the same) or HeadQueries. A head learned in the browser is swapped in this way,
+// for queries only, so the page's index stays valid. The head must fit the encoder's width.
+func (r *Retriever) SetHead(head *moe.Block, appliesTo string) error {
+	switch {
+	case head != nil && head.Config().Hidden != r.Dim():
 		return fmt.Errorf("head of hidden_size %d does not fit an encoder of hidden_size %d", head.Config().Hidden, r.Dim())
+	case appliesTo == "":
+		appliesTo = HeadBoth
+	case appliesTo != HeadBoth && appliesTo != HeadQueries:
+		return fmt.Errorf("head applies to %q, want %q or %q", appliesTo, HeadBoth, HeadQueries)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.head = head
-	if head != nil && r.manifest.HeadAppliesTo == "" {
-		r.manifest.HeadAppliesTo = HeadBoth
+	switch {
+	case head == nil:
+		r.manifest.Head, r.manifest.HeadAppliesTo = "", ""
+	case r.manifest.Head == "":
+		r.manifest.Head, r.manifest.HeadAppliesTo = moe.HeadFile, appliesTo
+	default:
+		r.manifest.HeadAppliesTo = appliesTo
 	}
 	return nil
 }

@@ -260,13 +260,17 @@ func (t *Tokenizer) TokenID(token string) (int32, bool) {
 // Options returns the settings in effect, with defaults filled in.
 func (t *Tokenizer) Options() Options { return t.opts }
 
-// Digest is a SHA-256 over everything that decides the ids Encode returns: the options and
-// the vocabulary in id order. Two tokenizers with the same digest tokenize alike; the
-// retriever's fingerprint includes it.
+// Digest is a SHA-256 over everything that decides the ids Encode returns: the options
+// (with the special tokens as resolved, and without MaxLength, which Encode does not apply)
+// and the vocabulary in id order. Two tokenizers with the same digest tokenize alike,
+// however they were loaded; the retriever's fingerprint includes it.
 func (t *Tokenizer) Digest() string {
+	opts := t.opts
+	opts.SpecialTokens = slices.Sorted(slices.Values(t.special))
+	opts.MaxLength = 0
 	h := sha256.New()
-	opts, _ := json.Marshal(t.opts) // a struct of strings, ints and bools: cannot fail
-	h.Write(opts)
+	raw, _ := json.Marshal(opts) // a struct of strings, ints and bools: cannot fail
+	h.Write(raw)
 	var n [4]byte
 	for _, tok := range t.tokens {
 		binary.LittleEndian.PutUint32(n[:], uint32(len(tok)))

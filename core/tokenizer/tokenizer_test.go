@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // tinyVocab is small enough to read every expected id off by eye.
@@ -209,5 +211,50 @@ func BenchmarkEncode(b *testing.B) {
 		for _, s := range texts {
 			tok.Encode(s, 512)
 		}
+	}
+}
+
+// TestWriteJSONRoundTrip writes the default model's and the test vocabularies' tokenizers
+// as tokenizer.json and reads them back: same digest, same ids on the golden strings.
+func TestWriteJSONRoundTrip(t *testing.T) {
+	for _, dir := range []string{"../../models/all-MiniLM-L6-v2", "../../testdata/embeddings/tiny"} {
+		tok, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := tok.WriteJSON(&buf); err != nil {
+			t.Fatal(err)
+		}
+		back, err := LoadFS(fstest.MapFS{"tokenizer.json": {Data: buf.Bytes()}})
+		if err != nil {
+			t.Fatalf("%s: reading the written tokenizer.json: %v", dir, err)
+		}
+		if back.Digest() != tok.Digest() {
+			t.Errorf("%s: digest %s after the round trip, %s before", dir, back.Digest(), tok.Digest())
+		}
+		for _, s := range []string{"Héllo, WORLD! 骨密度 [MASK] don't", "", "a\u0000b\u00adc"} {
+			if a, b := tok.Encode(s, 64), back.Encode(s, 64); !slices.Equal(a, b) {
+				t.Errorf("%s: %q → %v after the round trip, %v before", dir, s, b, a)
+			}
+		}
+	}
+	// vocab.txt with its tokenizer_config.json gives the same digest as the same model's
+	// tokenizer.json.
+	files := fstest.MapFS{}
+	for _, name := range []string{"vocab.txt", "tokenizer_config.json"} {
+		b, err := os.ReadFile(filepath.Join("../../models/all-MiniLM-L6-v2", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = &fstest.MapFile{Data: b}
+	}
+	fromVocab, err := LoadFS(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromJSON, _ := Load("../../models/all-MiniLM-L6-v2")
+	if fromVocab.Digest() != fromJSON.Digest() {
+		t.Errorf("vocab.txt + tokenizer_config.json digest %s, tokenizer.json %s", fromVocab.Digest(), fromJSON.Digest())
 	}
 }

@@ -47,6 +47,10 @@ type Config struct {
 	// negative = none.
 	ValFraction float64
 	Keep        string // KeepLast or KeepBest
+	// QueriesOnly trains a head that changes queries alone: documents bypass the block in
+	// training and validation, as they will at search time (retriever.HeadQueries), so an
+	// index of the encoder's document vectors stays valid however the head learns.
+	QueriesOnly bool
 	// Progress, when set, is called after every step.
 	Progress func(Progress)
 }
@@ -361,7 +365,9 @@ func (t *Trainer) step(batch []int, epoch int) (float64, int, error) {
 		copy(t.h[(b+i)*h:(b+i+1)*h], t.data.Docs[d])
 	}
 	rng := rand.New(rand.NewPCG(t.cfg.Seed^noiseStream, uint64(t.st.Step)))
-	aux := t.block.Forward(t.out, t.h, 2*b, moe.Train, rng).AuxLoss
+	rows := t.headRows(b)
+	aux := t.block.Forward(t.out[:rows*h], t.h[:rows*h], rows, moe.Train, rng).AuxLoss
+	copy(t.out[rows*h:], t.h[rows*h:])
 	stats, err := t.loss.Forward(t.out[:b*h], t.out[b*h:], b, h)
 	if err != nil {
 		return 0, 0, err
@@ -372,7 +378,7 @@ func (t *Trainer) step(batch []int, epoch int) (float64, int, error) {
 	clear(t.dout)
 	t.loss.Backward(t.dout[:b*h], t.dout[b*h:])
 	clear(t.dh)
-	t.block.Backward(t.dh, t.dout, 1)
+	t.block.Backward(t.dh[:rows*h], t.dout[:rows*h], 1)
 	t.opt.Step()
 	t.block.ZeroGrad()
 	return stats.Loss + float64(aux), stats.Correct, nil
@@ -397,7 +403,9 @@ func (t *Trainer) validate() (loss, acc float64, err error) {
 			copy(t.h[i*h:(i+1)*h], ex.Query)
 			copy(t.h[(b+i)*h:(b+i+1)*h], t.data.Docs[ex.Positives[0]])
 		}
-		t.block.Forward(t.out, t.h, 2*b, moe.Eval, nil)
+		rows := t.headRows(b)
+		t.block.Forward(t.out[:rows*h], t.h[:rows*h], rows, moe.Eval, nil)
+		copy(t.out[rows*h:], t.h[rows*h:])
 		stats, err := t.loss.Forward(t.out[:b*h], t.out[b*h:], b, h)
 		if err != nil {
 			return 0, 0, err
@@ -407,6 +415,14 @@ func (t *Trainer) validate() (loss, acc float64, err error) {
 		lo = hi
 	}
 	return sum / float64(n), float64(correct) / float64(n), nil
+}
+
+// headRows is how many of a batch's 2b rows (queries first) go through the block.
+func (t *Trainer) headRows(b int) int {
+	if t.cfg.QueriesOnly {
+		return b
+	}
+	return 2 * b
 }
 
 // grow returns buf resliced to n floats when it has the room, else a new slice.

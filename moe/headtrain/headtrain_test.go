@@ -186,3 +186,19 @@ func TestTrainErrors(t *testing.T) {
 		t.Errorf("cancelled: got %v", err)
 	}
 }
+
+// TestQueriesOnly: with QueriesOnly the documents' vectors never pass through the block,
+// so a head that changes queries alone learns; the document side of the loss sees h.
+func TestQueriesOnly(t *testing.T) {
+	cfg := toyConfig
+	cfg.QueriesOnly = true
+	res, err := Train(context.Background(), newBlock(t, moe.RouterLearned, 1), toyData(40, 16, 1), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := res.History[0].Loss, res.History[len(res.History)-1].Loss
+	both, _ := Train(context.Background(), newBlock(t, moe.RouterLearned, 1), toyData(40, 16, 1), toyConfig)
+	if !(last < first) || res.Head.Digest() == both.Head.Digest() {
+		t.Errorf("queries only: loss %.3f → %.3f; same head as both sides: %v", first, last, res.Head.Digest() == both.Head.Digest())
+	}
+}

@@ -58,12 +58,14 @@ mkdir -p "$dest"
 cp_if_changed() { cmp -s "$1" "$2" || cp "$1" "$2"; }
 cp_if_changed "$here/package.json" "$dest/package.json"
 cp_if_changed "$here/package-lock.json" "$dest/package-lock.json"
-# npm writes node_modules/.package-lock.json after a successful install: when its package entries
-# equal the lock's, the tree is complete and current.
+# npm writes node_modules/.package-lock.json after a successful install: the tree is complete and
+# current when every package it lists has the lock's version and every package of the lock that is
+# not optional (sharp's and onnxruntime's per-platform binaries are) is there.
 if [ -f "$dest/node_modules/.package-lock.json" ] && node -e '
-  const fs = require("fs"), [a, b] = process.argv.slice(1).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
-  const strip = (p) => Object.fromEntries(Object.entries(p.packages).filter(([k]) => k !== ""));
-  process.exit(JSON.stringify(strip(a)) === JSON.stringify(strip(b)) ? 0 : 1);
+  const fs = require("fs"), [lock, have] = process.argv.slice(1).map((f) => JSON.parse(fs.readFileSync(f, "utf8")).packages);
+  const ok = Object.entries(have).every(([k, v]) => lock[k] && lock[k].version === v.version) &&
+    Object.entries(lock).every(([k, v]) => k === "" || v.optional || (have[k] && fs.existsSync(require("path").join(require("path").dirname(process.argv[1]), k, "package.json"))));
+  process.exit(ok ? 0 : 1);
 ' "$dest/package-lock.json" "$dest/node_modules/.package-lock.json" 2>/dev/null; then
   echo "npm packages up to date in $dest" >&2
 else

@@ -5,6 +5,7 @@ import (
 	"io"
 	"runtime"
 
+	"github.com/sbmoe/sbmoe/tools/internal/cli"
 	"github.com/sbmoe/sbmoe/tools/internal/godoc"
 )
 
@@ -30,6 +31,9 @@ func runCorpus(args []string, stdout, stderr io.Writer) int {
 	if *out == "" {
 		fmt.Fprintln(stderr, "sbmoe corpus godoc: --out is required")
 		return 2
+	}
+	if err := cli.MakeParent(*out); err != nil {
+		return fail(stderr, "corpus godoc", err)
 	}
 	docs, err := godoc.Corpus(*goroot)
 	if err != nil {

@@ -75,6 +75,13 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	case *runPath != "" && len(dirs) > 1:
 		return usageErr("--run takes one dataset")
 	}
+	for _, p := range []string{*out, *runPath} {
+		if p != "" {
+			if err := cli.MakeParent(p); err != nil {
+				return fail(stderr, "eval", err)
+			}
+		}
+	}
 	r, err := openModel(*model, *threads, *batch, *maxLen)
 	if err != nil {
 		return fail(stderr, "eval", err)

@@ -36,6 +36,7 @@ func commands() []command {
 		{"bench", "measure encoder throughput (documents per second)", runBench},
 		{"bench-train", "measure training throughput (query–document pairs per second)", runBenchTrain},
 		{"train", "fine-tune the encoder with an SB-MoE head (or the head alone) and evaluate it", runTrain},
+		{"bundle", "write a bundle that searches a corpus in a web page (WebAssembly, JS module, demo page)", runBundle},
 	}
 }
 

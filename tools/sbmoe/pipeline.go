@@ -37,6 +37,9 @@ func writeIndex(path string, ix *index.Index, model string) error {
 		o.Model = model
 	}
 	ix.SetOrigin(o)
+	if err := cli.MakeParent(path); err != nil {
+		return err
+	}
 	err := atomicfile.Write(path, func(w io.Writer) error {
 		_, err := ix.WriteTo(w)
 		return err

@@ -2,7 +2,7 @@
 // file system, working directory, arguments and environment. It is the -exec program
 // that lets `go test` run a package's tests inside the WebAssembly build:
 //
-//	GOOS=wasip1 GOARCH=wasm go test -exec "$(pwd)/bin/wasmexec" ./core/kernel/
+//	GOOS=wasip1 GOARCH=wasm go test -exec "$(pwd)/bin/wasmexec" ./core/internal/kernel/
 package main
 
 import (

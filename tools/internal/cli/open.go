@@ -45,3 +45,14 @@ func LoadCorpus(path string) ([]beir.Doc, error) {
 	}
 	return beir.LoadCorpus(path)
 }
+
+// MakeParent creates the folder an output file goes into, so that --out a/b/c.idx works in
+// a fresh checkout.
+func MakeParent(path string) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create the folder of %s: %w", path, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,175 @@
+//go:build js && wasm
+
+// Command browser is the retriever as a WebAssembly module for a web page's worker
+// (GOOS=js GOARCH=wasm, GOEXPERIMENT=simd for SIMD128). It is the thin syscall/js glue
+// over package bundle: everything it calls is tested natively and under wazero; the page
+// tests (wasm/browsertest) drive it in Chromium.
+//
+// On start it sets globalThis.sbmoeGo to an object of synchronous functions, which
+// sbmoe-worker.js calls; each returns a JSON string ({"error": "..."} on failure) or bytes:
+//
+//	open(files)                 files: {path: Uint8Array} of a bundle's verified files → {"fingerprint", "documents", "dim", "kernels"}
+//	search(query, k)            → {"hits": [{"id","title","url","snippet","score"}]}
+//	encode(textsJSON)           → {"vectors": [[...]]} (queries, head applied)
+//	learn(feedbackJSON, optionsJSON, onProgress) → {"epochs", "steps", "loss"} and the head swapped in
+//	exportHead()                → Uint8Array of a head file, or null
+//	importHead(bytes or null)   → {} (null: back to the model's own head)
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"syscall/js"
+	"testing/fstest"
+
+	"github.com/sbmoe/sbmoe/core/bundle"
+	"github.com/sbmoe/sbmoe/core/retriever"
+	"github.com/sbmoe/sbmoe/moe/headtrain"
+)
+
+var opened *bundle.Bundle
+
+func main() {
+	api := js.Global().Get("Object").New()
+	api.Set("open", js.FuncOf(open))
+	api.Set("search", js.FuncOf(search))
+	api.Set("encode", js.FuncOf(encode))
+	api.Set("learn", js.FuncOf(learn))
+	api.Set("exportHead", js.FuncOf(exportHead))
+	api.Set("importHead", js.FuncOf(importHead))
+	api.Set("kernels", retriever.Kernels())
+	js.Global().Set("sbmoeGo", api)
+	select {} // serve calls until the worker is terminated
+}
+
+// reply encodes v, or the error, as the JSON string a call returns.
+func reply(v any, err error) any {
+	if err != nil {
+		v = map[string]string{"error": err.Error()}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"error": err.Error()})
+	}
+	return string(b)
+}
+
+// guard turns a panic into an error reply, so that one bad call leaves the module usable.
+func guard(f func() (any, error)) (out any) {
+	defer func() {
+		if p := recover(); p != nil {
+			out = reply(nil, fmt.Errorf("internal error: %v", p))
+		}
+	}()
+	v, err := f()
+	return reply(v, err)
+}
+
+func bytesOf(v js.Value) []byte {
+	b := make([]byte, v.Get("length").Int())
+	js.CopyBytesToGo(b, v)
+	return b
+}
+
+func open(_ js.Value, args []js.Value) any {
+	return guard(func() (any, error) {
+		files := fstest.MapFS{}
+		names := js.Global().Get("Object").Call("keys", args[0])
+		for i := range names.Length() {
+			name := names.Index(i).String()
+			files[name] = &fstest.MapFile{Data: bytesOf(args[0].Get(name))}
+		}
+		b, err := bundle.Open(files, bundle.Options{})
+		if err != nil {
+			return nil, err
+		}
+		opened = b
+		return map[string]any{"fingerprint": b.Manifest.Fingerprint, "documents": len(b.Docs), "dim": b.Manifest.Dim,
+			"kernels": retriever.Kernels()}, nil
+	})
+}
+
+func needOpen() error {
+	if opened == nil {
+		return fmt.Errorf("no bundle is open")
+	}
+	return nil
+}
+
+func search(_ js.Value, args []js.Value) any {
+	return guard(func() (any, error) {
+		if err := needOpen(); err != nil {
+			return nil, err
+		}
+		hits, err := opened.Search(context.Background(), args[0].String(), args[1].Int())
+		return map[string]any{"hits": hits}, err
+	})
+}
+
+func encode(_ js.Value, args []js.Value) any {
+	return guard(func() (any, error) {
+		if err := needOpen(); err != nil {
+			return nil, err
+		}
+		var texts []string
+		if err := json.Unmarshal([]byte(args[0].String()), &texts); err != nil {
+			return nil, fmt.Errorf("encode: texts: %w", err)
+		}
+		vecs, err := opened.Retriever.EncodeQueries(context.Background(), texts)
+		return map[string]any{"vectors": vecs}, err
+	})
+}
+
+func learn(_ js.Value, args []js.Value) any {
+	return guard(func() (any, error) {
+		if err := needOpen(); err != nil {
+			return nil, err
+		}
+		var feedback []bundle.Feedback
+		if err := json.Unmarshal([]byte(args[0].String()), &feedback); err != nil {
+			return nil, fmt.Errorf("learn: feedback: %w", err)
+		}
+		var opt bundle.LearnOptions
+		if err := json.Unmarshal([]byte(args[1].String()), &opt); err != nil {
+			return nil, fmt.Errorf("learn: options: %w", err)
+		}
+		if len(args) > 2 && args[2].Type() == js.TypeFunction {
+			cb := args[2]
+			opt.Progress = func(p headtrain.Progress) {
+				cb.Invoke(p.Epoch, p.Epochs, p.Step, p.Steps, p.Loss)
+			}
+		}
+		res, err := opened.LearnHead(context.Background(), feedback, opt)
+		if err != nil {
+			return nil, err
+		}
+		last := res.History[len(res.History)-1]
+		return map[string]any{"epochs": len(res.History), "steps": res.Steps, "loss": last.Loss, "examples": res.Train}, nil
+	})
+}
+
+func exportHead(_ js.Value, _ []js.Value) any {
+	if opened == nil {
+		return js.Null()
+	}
+	b, err := opened.ExportHead()
+	if err != nil || b == nil {
+		return js.Null()
+	}
+	out := js.Global().Get("Uint8Array").New(len(b))
+	js.CopyBytesToJS(out, b)
+	return out
+}
+
+func importHead(_ js.Value, args []js.Value) any {
+	return guard(func() (any, error) {
+		if err := needOpen(); err != nil {
+			return nil, err
+		}
+		if len(args) == 0 || args[0].IsNull() || args[0].IsUndefined() {
+			return map[string]any{}, opened.ResetHead()
+		}
+		return map[string]any{}, opened.ImportHead(bytesOf(args[0]))
+	})
+}

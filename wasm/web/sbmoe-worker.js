@@ -1,0 +1,205 @@
+// sbmoe-worker.js: the Web Worker that runs the sbmoe WebAssembly module, so the page
+// never blocks. It fetches a bundle's files with progress, checks each one's size and
+// SHA-256 against manifest.json, keeps them in the Cache API (a second visit downloads
+// nothing), starts the Go module and answers the page's calls (see sbmoe.js). Learned
+// heads and recorded feedback stay in this browser's IndexedDB; nothing is sent anywhere.
+/* global Go, sbmoeGo */
+'use strict';
+
+importScripts('wasm_exec.js');
+
+let fingerprint = null;
+
+// Each file download must make progress within this many milliseconds, or it fails.
+const STALL_MS = 30000;
+
+function post(msg, transfer) { self.postMessage(msg, transfer || []); }
+
+function hex(buf) {
+  return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// fetchVerified downloads one file of the manifest (or takes it from the cache) and checks it.
+async function fetchVerified(cache, base, file, onBytes) {
+  const url = new URL(file.path, base).href;
+  if (cache) {
+    const hit = await cache.match(url);
+    if (hit) {
+      const bytes = new Uint8Array(await hit.arrayBuffer());
+      if (bytes.length === file.size && hex(await crypto.subtle.digest('SHA-256', bytes)) === file.sha256) {
+        onBytes(bytes.length, true);
+        return bytes;
+      }
+      await cache.delete(url); // damaged or stale: fetch again
+    }
+  }
+  const ctrl = new AbortController();
+  let timer = setTimeout(() => ctrl.abort(), STALL_MS);
+  let resp;
+  try {
+    resp = await fetch(url, { signal: ctrl.signal, cache: 'no-cache' });
+  } catch (e) {
+    clearTimeout(timer);
+    throw new Error(`${file.path}: ${e.name === 'AbortError' ? 'no response within ' + STALL_MS / 1000 + ' s' : e.message}`);
+  }
+  if (!resp.ok) {
+    clearTimeout(timer);
+    throw new Error(`${file.path}: HTTP ${resp.status} ${resp.statusText}`.trim());
+  }
+  const bytes = new Uint8Array(file.size);
+  let got = 0;
+  const reader = resp.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      clearTimeout(timer);
+      timer = setTimeout(() => ctrl.abort(), STALL_MS);
+      if (got + value.length > file.size) {
+        throw new Error(`${file.path}: more than the ${file.size} bytes manifest.json lists (replaced or corrupt)`);
+      }
+      bytes.set(value, got);
+      got += value.length;
+      onBytes(value.length, false);
+    }
+  } catch (e) {
+    if (e.name === 'AbortError') throw new Error(`${file.path}: download stalled for ${STALL_MS / 1000} s`);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (got !== file.size) {
+    throw new Error(`${file.path}: ${got} bytes, manifest.json lists ${file.size} (truncated)`);
+  }
+  const sum = hex(await crypto.subtle.digest('SHA-256', bytes));
+  if (sum !== file.sha256) {
+    throw new Error(`${file.path}: sha256 ${sum}, manifest.json lists ${file.sha256} (corrupt or replaced)`);
+  }
+  if (cache) await cache.put(url, new Response(bytes, { headers: { 'Content-Type': 'application/octet-stream' } }));
+  return bytes;
+}
+
+// The learned head and the feedback of one bundle, in IndexedDB.
+function idb() {
+  return new Promise((resolve, reject) => {
+    if (typeof indexedDB === 'undefined') { resolve(null); return; }
+    const req = indexedDB.open('sbmoe', 1);
+    req.onupgradeneeded = () => { req.result.createObjectStore('heads'); req.result.createObjectStore('feedback'); };
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+async function store(name, op, ...args) {
+  const db = await idb();
+  if (!db) return undefined;
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(name, op === 'get' ? 'readonly' : 'readwrite');
+    const req = tx.objectStore(name)[op](...args);
+    tx.oncomplete = () => { db.close(); resolve(req.result); };
+    tx.onerror = () => { db.close(); reject(tx.error); };
+  });
+}
+
+function call(name, ...args) {
+  const out = JSON.parse(sbmoeGo[name](...args));
+  if (out.error) throw new Error(out.error);
+  return out;
+}
+
+async function open({ bundleURL }) {
+  const base = new URL(bundleURL, self.location.href);
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  const mresp = await fetch(new URL('manifest.json', base), { cache: 'no-cache' }).catch((e) => {
+    throw new Error(`manifest.json: ${e.message}`);
+  });
+  if (!mresp.ok) throw new Error(`manifest.json: HTTP ${mresp.status} ${mresp.statusText}`.trim());
+  let manifest;
+  try { manifest = await mresp.json(); } catch (e) { throw new Error(`manifest.json: ${e.message}`); }
+  if (manifest.format !== 'sbmoe-bundle' || !Array.isArray(manifest.files)) {
+    throw new Error('manifest.json: not an sbmoe bundle manifest');
+  }
+  fingerprint = manifest.fingerprint;
+  const wanted = manifest.files.filter((f) => f.path === 'index.idx' || f.path === 'docs.json' ||
+    f.path.startsWith('model/') || f.path === 'sbmoe.wasm');
+  if (!wanted.some((f) => f.path === 'sbmoe.wasm')) throw new Error('manifest.json: lists no sbmoe.wasm');
+  const total = wanted.reduce((n, f) => n + f.size, 0);
+  let done = 0; let cached = 0;
+  const progress = (n, fromCache) => {
+    done += n; if (fromCache) cached += n;
+    post({ type: 'progress', loaded: done, total, cached });
+  };
+  let cache = null;
+  if (typeof caches !== 'undefined') {
+    try {
+      cache = await caches.open('sbmoe-' + fingerprint);
+      for (const name of await caches.keys()) {
+        if (name.startsWith('sbmoe-') && name !== 'sbmoe-' + fingerprint) await caches.delete(name);
+      }
+    } catch (e) { cache = null; } // no Cache API here (an opaque origin, say): download every time
+  }
+  const bytes = await Promise.all(wanted.map((f) => fetchVerified(cache, base, f, progress)));
+  const files = {};
+  let wasm = null;
+  wanted.forEach((f, i) => { if (f.path === 'sbmoe.wasm') wasm = bytes[i]; else files[f.path] = bytes[i]; });
+  files['manifest.json'] = new TextEncoder().encode(JSON.stringify(manifest));
+  const go = new Go();
+  const { instance } = await WebAssembly.instantiate(wasm, go.importObject);
+  go.run(instance); // runs main until it waits for calls; sbmoeGo is set by then
+  const info = call('open', files);
+  const head = await store('heads', 'get', fingerprint).catch(() => undefined);
+  if (head) {
+    try { call('importHead', head); info.learned = true; } catch (e) { await store('heads', 'delete', fingerprint); }
+  }
+  info.feedback = ((await store('feedback', 'get', fingerprint).catch(() => undefined)) || []).length;
+  info.downloaded = done - cached;
+  return info;
+}
+
+async function feedback({ query, docId }) {
+  const list = (await store('feedback', 'get', fingerprint)) || [];
+  list.push({ query, doc_id: docId });
+  await store('feedback', 'put', list, fingerprint);
+  return { count: list.length };
+}
+
+async function train(options, id) {
+  const list = (await store('feedback', 'get', fingerprint)) || [];
+  const opts = { epochs: options.epochs || 0, seed: options.seed || 0, experts: options.experts || 0,
+    lr: options.lr || 0, router: options.router || '' };
+  const fb = options.feedback || list;
+  const out = call('learn', JSON.stringify(fb), JSON.stringify(opts), (epoch, epochs, step, steps, loss) => {
+    post({ type: 'train-progress', id, epoch, epochs, step, steps, loss });
+  });
+  const head = sbmoeGo.exportHead();
+  if (head && options.persist !== false) await store('heads', 'put', head, fingerprint);
+  return out;
+}
+
+async function resetHead({ forgetFeedback }) {
+  call('importHead', null);
+  await store('heads', 'delete', fingerprint);
+  if (forgetFeedback) await store('feedback', 'delete', fingerprint);
+  return {};
+}
+
+self.onmessage = async (ev) => {
+  const { id, op, args } = ev.data;
+  try {
+    let result;
+    switch (op) {
+      case 'open': result = await open(args); break;
+      case 'search': result = call('search', args.query, args.k); break;
+      case 'encode': result = call('encode', JSON.stringify(args.texts)); break;
+      case 'feedback': result = await feedback(args); break;
+      case 'train': result = await train(args, id); break;
+      case 'resetHead': result = await resetHead(args); break;
+      case 'exportHead': result = { head: sbmoeGo.exportHead() }; break;
+      case 'importHead': result = call('importHead', args.head); break;
+      default: throw new Error(`unknown call ${op}`);
+    }
+    post({ id, result });
+  } catch (e) {
+    post({ id, error: String(e && e.message ? e.message : e) });
+  }
+};

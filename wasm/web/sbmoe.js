@@ -1,0 +1,140 @@
+// sbmoe.js: semantic search in the page, from a bundle written by `sbmoe bundle`.
+//
+//   import { open } from './sbmoe.js';
+//   const search = await open('./', { onProgress: (p) => console.log(p.loaded, p.total) });
+//   const hits = await search.search('how do I split a string', { k: 5 });
+//
+// The model, the index and the documents download once (checked against the bundle's
+// manifest, kept in the Cache API) and run in a Web Worker as WebAssembly, so the page
+// stays responsive. Feedback and learned heads stay in this browser (IndexedDB): nothing
+// about a visitor's searches leaves the page. Works with and without cross-origin
+// isolation, and needs nothing from a CDN.
+
+/**
+ * @typedef {Object} Hit
+ * @property {string} id        the document's id
+ * @property {number} score     dot product of query and document vectors; higher is better
+ * @property {string} [title]
+ * @property {string} [url]
+ * @property {string} [snippet]
+ */
+
+/**
+ * @typedef {Object} Progress
+ * @property {number} loaded    bytes of model, index and documents available so far
+ * @property {number} total     bytes in all
+ * @property {number} cached    of loaded, bytes taken from the browser's cache
+ */
+
+/**
+ * Opens the bundle at bundleURL (a folder URL holding manifest.json).
+ * Rejects with an Error that names the file when a file is missing, truncated or corrupt.
+ * @param {string|URL} bundleURL
+ * @param {{onProgress?: (p: Progress) => void, workerURL?: string|URL}} [options]
+ * @returns {Promise<Retriever>}
+ */
+export async function open(bundleURL, options = {}) {
+  const workerURL = options.workerURL || new URL('./sbmoe-worker.js', import.meta.url);
+  const r = new Retriever(new Worker(workerURL), options.onProgress);
+  r.info = await r._call('open', { bundleURL: new URL(bundleURL, location.href).href });
+  return r;
+}
+
+/** A bundle opened in a worker. Create one with open(). */
+export class Retriever {
+  constructor(worker, onProgress) {
+    this._worker = worker;
+    this._next = 1;
+    this._pending = new Map();
+    this._onProgress = onProgress;
+    /** What open() found: fingerprint, documents, dim, kernels, learned, feedback, downloaded. */
+    this.info = null;
+    worker.onmessage = (ev) => this._receive(ev.data);
+    worker.onerror = (ev) => {
+      const err = new Error(`sbmoe worker: ${ev.message || 'failed to start'}`);
+      for (const p of this._pending.values()) p.reject(err);
+      this._pending.clear();
+      ev.preventDefault();
+    };
+  }
+
+  _receive(msg) {
+    if (msg.type === 'progress') { if (this._onProgress) this._onProgress(msg); return; }
+    const p = this._pending.get(msg.id);
+    if (!p) return;
+    if (msg.type === 'train-progress') { if (p.onProgress) p.onProgress(msg); return; }
+    this._pending.delete(msg.id);
+    if (msg.error) p.reject(new Error(msg.error)); else p.resolve(msg.result);
+  }
+
+  _call(op, args, onProgress) {
+    const id = this._next++;
+    return new Promise((resolve, reject) => {
+      this._pending.set(id, { resolve, reject, onProgress });
+      this._worker.postMessage({ id, op, args });
+    });
+  }
+
+  /**
+   * The k best documents for a query, best first.
+   * @param {string} query
+   * @param {{k?: number}} [options]
+   * @returns {Promise<Hit[]>}
+   */
+  async search(query, { k = 10 } = {}) {
+    return (await this._call('search', { query, k })).hits;
+  }
+
+  /**
+   * Query vectors of texts (the learned head applied), one Float32Array per text.
+   * @param {string[]} texts
+   * @returns {Promise<Float32Array[]>}
+   */
+  async encode(texts) {
+    return (await this._call('encode', { texts })).vectors.map((v) => Float32Array.from(v));
+  }
+
+  /**
+   * Records that a visitor chose document docId for query (kept in this browser).
+   * @returns {Promise<{count: number}>} how much feedback is recorded
+   */
+  feedback(query, docId) {
+    return this._call('feedback', { query, docId });
+  }
+
+  /**
+   * Trains the head from the recorded feedback, in the worker, and keeps it in this
+   * browser so a reload finds it. Documents keep their vectors: the index stays valid.
+   * @param {{epochs?: number, seed?: number, experts?: number, lr?: number, router?: string,
+   *          feedback?: {query: string, doc_id: string}[], persist?: boolean,
+   *          onProgress?: (p: {epoch: number, epochs: number, step: number, steps: number, loss: number}) => void}} [options]
+   * @returns {Promise<{epochs: number, steps: number, loss: number, examples: number}>}
+   */
+  trainHead(options = {}) {
+    const { onProgress, ...args } = options;
+    return this._call('train', args, onProgress);
+  }
+
+  /**
+   * Forgets the learned head (and, with forgetFeedback, the recorded feedback).
+   * @param {{forgetFeedback?: boolean}} [options]
+   */
+  resetHead(options = {}) {
+    return this._call('resetHead', { forgetFeedback: !!options.forgetFeedback });
+  }
+
+  /**
+   * The learned head as a head file (head.safetensors) that the native sbmoe reads, or null.
+   * @returns {Promise<Uint8Array|null>}
+   */
+  async exportHead() {
+    return (await this._call('exportHead', {})).head;
+  }
+
+  /** Stops the worker. */
+  close() {
+    this._worker.terminate();
+    for (const p of this._pending.values()) p.reject(new Error('sbmoe: closed'));
+    this._pending.clear();
+  }
+}
