@@ -12,7 +12,7 @@ PYTHON ?= .venv/bin/python
 DEMO_QUERIES := "split a string around each comma" "read a file line by line" \
 	"decode JSON into a struct" "sort a slice of integers" "wait for all goroutines to finish"
 
-.PHONY: all build model test check demo eval experiment bench bench-train profile reference clean
+.PHONY: all build model browser-deps test check demo eval experiment bench bench-train profile reference clean
 
 all: build model
 
@@ -34,10 +34,17 @@ $(MODEL_DIR)/.complete:
 WASM_TESTED := ./core/internal/kernel/ ./core/index/ ./core/metrics/ ./core/train/ ./core/tokenizer/ \
 	./core/weights/ ./core/retriever/ ./moe/ ./moe/headtrain/
 
+# Debian chromium and wabt, and the npm packages of tools/browser (playwright-core) in the
+# git-ignored out/browser-node: the Chromium tests need them. Without root it prints the
+# command to run and fails; the browser tests are never skipped silently.
+browser-deps:
+	bash tools/browser/install.sh
+
 # The suite runs twice: with the SIMD kernels (GOEXPERIMENT=simd) and with their scalar
-# twins; then the browser's packages run again inside the WebAssembly build under wazero,
-# and the kernels once more with the purego tag.
-test: model
+# twins (the Chromium tests of tools/browsertest too, each build's module in the page);
+# then the browser's packages run again inside the WebAssembly build under wazero, and the
+# kernels once more with the purego tag.
+test: model browser-deps
 	GOEXPERIMENT=simd $(GO) test -count=1 ./...
 	$(GO) test -count=1 ./...
 	$(GO) build -o bin/wasmexec ./tools/wasmexec
@@ -50,7 +57,8 @@ check:
 	$(GO) vet ./...
 	GOEXPERIMENT=simd $(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) build ./core/... ./moe/...
-	GOEXPERIMENT=simd GOOS=js GOARCH=wasm $(GO) build ./core/... ./moe/...
+	GOEXPERIMENT=simd GOOS=js GOARCH=wasm $(GO) build ./core/... ./moe/... ./wasm/...
+	GOEXPERIMENT=simd GOOS=js GOARCH=wasm $(GO) vet ./wasm/browser
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./core/... ./moe/... ./wasm/...
 	GOEXPERIMENT=simd GOOS=wasip1 GOARCH=wasm $(GO) build ./core/... ./moe/... ./wasm/...
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
@@ -73,7 +81,7 @@ eval: build model
 # results/experiment/raw. Runs are kept under
 # runs/experiment, so an interrupted experiment continues where it stopped. About two
 # hours on 2 cores, most of it the full fine-tuning of SciFact.
-experiment: build model
+experiment: model
 	GOEXPERIMENT=simd $(GO) build -o bin/sbmoe-experiment ./tools/experiment
 	bin/sbmoe-experiment --data $(DATA) --out runs/experiment --report results/experiment
 	bin/sbmoe-experiment --data $(DATA) --out runs/experiment --report results/experiment/raw --no-normalize --datasets scifact

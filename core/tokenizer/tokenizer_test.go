@@ -258,3 +258,38 @@ func TestWriteJSONRoundTrip(t *testing.T) {
 		t.Errorf("vocab.txt + tokenizer_config.json digest %s, tokenizer.json %s", fromVocab.Digest(), fromJSON.Digest())
 	}
 }
+
+func TestPrune(t *testing.T) {
+	tok, err := Load("../../models/all-MiniLM-L6-v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	corpus := []string{"The quick brown fox jumps over the lazy dog.", "Vitamin D deficiency and bone density."}
+	used := tok.Used(corpus)
+	for _, mode := range []Pruning{PruneCorpus, PruneReachable} {
+		pruned, old, err := tok.Prune(used, mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The corpus tokenizes to the same tokens, under new ids.
+		for _, s := range corpus {
+			a, b := tok.Encode(s, 0), pruned.Encode(s, 0)
+			if len(a) != len(b) {
+				t.Fatalf("mode %d: %q: %d tokens pruned, %d before", mode, s, len(b), len(a))
+			}
+			for i := range a {
+				if int(a[i]) != old[b[i]] {
+					t.Errorf("mode %d: %q token %d: new id %d is old %d, want %d", mode, s, i, b[i], old[b[i]], a[i])
+				}
+			}
+		}
+		q := pruned.Tokenize("zebras")
+		t.Logf("mode %d: %d of %d tokens kept; \"zebras\" → %q", mode, pruned.VocabSize(), tok.VocabSize(), q)
+		if mode == PruneCorpus && (len(q) != 1 || q[0] != "[UNK]") {
+			t.Errorf("corpus pruning spells an unseen word as %q, want [UNK]", q)
+		}
+		if mode == PruneReachable && slices.Contains(q, "[UNK]") {
+			t.Errorf("reachable pruning spells an unseen word as %q", q)
+		}
+	}
+}

@@ -306,3 +306,69 @@ func copyDir(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestModuleHasSIMD128 counts the WebAssembly SIMD128 instructions in the module the page
+// runs: the SIMD build's kernels must use them (per kernel function), the scalar build none.
+func TestModuleHasSIMD128(t *testing.T) {
+	objdump, err := exec.LookPath("wasm-objdump")
+	if err != nil {
+		t.Fatal("wasm-objdump (Debian package wabt) is needed: run `bash tools/browser/install.sh`")
+	}
+	counts := map[string]int{}
+	for _, exp := range []string{"simd", ""} {
+		wasm := filepath.Join(t.TempDir(), "sbmoe.wasm")
+		build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", wasm, "./wasm/browser")
+		build.Dir = repo
+		build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm", "GOEXPERIMENT="+exp)
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("GOEXPERIMENT=%s: %v\n%s", exp, err, out)
+		}
+		out, err := exec.Command(objdump, "-d", wasm).Output()
+		if err != nil {
+			t.Fatalf("wasm-objdump: %v", err)
+		}
+		fn := ""
+		perKernel := map[string]int{}
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.HasSuffix(line, ">:") {
+				fn = line
+				continue
+			}
+			if isSIMD(line) {
+				counts[exp]++
+				if strings.Contains(fn, "core_internal_kernel.") {
+					perKernel[fn]++
+				}
+			}
+		}
+		t.Logf("GOEXPERIMENT=%q: %d SIMD128 instructions, %d in %d kernel functions", exp, counts[exp], sum(perKernel), len(perKernel))
+		if exp == "simd" && (sum(perKernel) < 200 || len(perKernel) < 5) {
+			t.Errorf("the SIMD build's kernels hold %d SIMD128 instructions in %d functions", sum(perKernel), len(perKernel))
+		}
+	}
+	if counts[""] != 0 {
+		t.Errorf("the scalar build holds %d SIMD128 instructions", counts[""])
+	}
+}
+
+// isSIMD reports whether a line of wasm-objdump -d output is a SIMD128 instruction.
+func isSIMD(line string) bool {
+	_, ins, ok := strings.Cut(line, "| ")
+	if !ok {
+		return false
+	}
+	for _, p := range []string{"v128.", "f32x4.", "f64x2.", "i8x16.", "i16x8.", "i32x4.", "i64x2."} {
+		if strings.HasPrefix(strings.TrimSpace(ins), p) {
+			return true
+		}
+	}
+	return false
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,7 +11,55 @@ import (
 	"testing"
 
 	"github.com/sbmoe/sbmoe/core/beir"
+	"github.com/sbmoe/sbmoe/core/index"
+	"github.com/sbmoe/sbmoe/moe"
+	"github.com/sbmoe/sbmoe/moe/headtrain"
 )
+
+// tinyModel is a random 2-layer BERT with its tokenizer, small enough for these tests.
+var tinyModel = filepath.Join("..", "..", "testdata", "embeddings", "tiny")
+
+// runCLI runs the command line in-process and returns exit code, stdout and stderr.
+func runCLI(args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := run(args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// writeToyDataset writes a BEIR dataset of 24 documents of four words from the tiny
+// model's vocabulary, one query per document (its title word), judged relevant in the
+// test split for odd documents and, with withTrain, in the train split for even ones.
+func writeToyDataset(t *testing.T, dir string, withTrain bool) {
+	t.Helper()
+	words := strings.Fields("with that from were this they which have first also their been when after there into " +
+		"time would what about said over then other more like")
+	var corpus, queries, trainQrels, testQrels strings.Builder
+	trainQrels.WriteString("query-id\tcorpus-id\tscore\n")
+	testQrels.WriteString("query-id\tcorpus-id\tscore\n")
+	for i := range 24 {
+		w := words[i]
+		fmt.Fprintf(&corpus, `{"_id":"d%d","title":"%s","text":"%s %s %s"}`+"\n", i, w, words[(i+5)%len(words)], w, words[(i+11)%len(words)])
+		fmt.Fprintf(&queries, `{"_id":"q%d","text":"%s"}`+"\n", i, w)
+		qrels := &trainQrels
+		if i%2 == 1 {
+			qrels = &testQrels
+		}
+		fmt.Fprintf(qrels, "q%d\td%d\t1\n", i, i)
+	}
+	files := map[string]string{"corpus.jsonl": corpus.String(), "queries.jsonl": queries.String(), "qrels/test.tsv": testQrels.String()}
+	if withTrain {
+		files["qrels/train.tsv"] = trainQrels.String()
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
 
 // TestExperimentEndToEnd runs the whole experiment on toy collections with the tiny
 // model: a supervised "scifact" and a label-free "adi", two seeds, 3 and 6 experts.
@@ -20,7 +69,7 @@ func TestExperimentEndToEnd(t *testing.T) {
 	writeToyDataset(t, filepath.Join(data, "scifact"), true)
 	writeToyDataset(t, filepath.Join(data, "adi"), false)
 	out, report := filepath.Join(t.TempDir(), "runs"), filepath.Join(t.TempDir(), "report")
-	args := []string{"experiment", "--data", data, "--model", tinyModel, "--out", out, "--report", report,
+	args := []string{"--data", data, "--model", tinyModel, "--out", out, "--report", report,
 		"--datasets", "scifact,adi", "--seeds", "1,2", "--experts", "3,6", "--sweep", "scifact",
 		"--full-epochs", "1", "--head-epochs", "2", "--threads", "1", "--quiet"}
 	code, stdout, stderr := runCLI(args...)
@@ -74,6 +123,7 @@ func TestExperimentEndToEnd(t *testing.T) {
 	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
 		t.Errorf("experts.png: %v", err)
 	}
+	checkRunFolders(t, out)
 
 	code, _, stderr = runCLI(args...)
 	if code != 0 || strings.Contains(stderr, "head ") || strings.Contains(stderr, "full fine-tuning") {
@@ -82,6 +132,19 @@ func TestExperimentEndToEnd(t *testing.T) {
 	again, err := os.ReadFile(filepath.Join(report, "report.md"))
 	if err != nil || !bytes.Equal(md, again) {
 		t.Errorf("second report differs (%v)", err)
+	}
+
+	// A full run whose result was lost after its vectors were kept is scored again from
+	// them, without training.
+	if err := os.Remove(filepath.Join(out, "scifact", "full-1epochs", "learned-seed2", resultFile)); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLI(args...)
+	if code != 0 || strings.Contains(stderr, "full fine-tuning") {
+		t.Errorf("lost result: exit %d, trained again:\n%s", code, stderr)
+	}
+	if again, err := os.ReadFile(filepath.Join(report, "report.md")); err != nil || !bytes.Equal(md, again) {
+		t.Errorf("report after rescoring differs (%v)", err)
 	}
 
 	// A damaged cache file is named, with what to do.
@@ -106,12 +169,12 @@ func TestExperimentUsage(t *testing.T) {
 		{[]string{"--full-epochs", "0"}, "must be positive"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	} {
-		code, _, stderr := runCLI(append([]string{"experiment"}, tc.args...)...)
+		code, _, stderr := runCLI(tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, %q; want 2 and %q", tc.args, code, stderr, tc.want)
 		}
 	}
-	code, _, stderr := runCLI("experiment", "--data", t.TempDir(), "--datasets", "adi", "--quiet")
+	code, _, stderr := runCLI("--data", t.TempDir(), "--datasets", "adi", "--quiet")
 	if code != 1 || !strings.Contains(stderr, "adi") {
 		t.Errorf("missing collection: exit %d, %q", code, stderr)
 	}
@@ -137,7 +200,7 @@ func TestExperimentNoNormalize(t *testing.T) {
 	data := t.TempDir()
 	writeToyDataset(t, filepath.Join(data, "scifact"), true)
 	out, report := filepath.Join(t.TempDir(), "runs"), filepath.Join(t.TempDir(), "report")
-	code, stdout, stderr := runCLI("experiment", "--data", data, "--model", tinyModel, "--out", out, "--report", report,
+	code, stdout, stderr := runCLI("--data", data, "--model", tinyModel, "--out", out, "--report", report,
 		"--datasets", "scifact", "--seeds", "1", "--experts", "6", "--head-epochs", "1", "--threads", "1", "--no-normalize", "--quiet")
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
@@ -154,5 +217,65 @@ func TestExperimentNoNormalize(t *testing.T) {
 	md, err := os.ReadFile(filepath.Join(report, "report.md"))
 	if err != nil || !bytes.Contains(md, []byte("without its Normalize module")) {
 		t.Errorf("report.md (%v):\n%s", err, md)
+	}
+}
+
+// checkRunFolders checks what the end-to-end test's runs keep: a head run its trained head,
+// the one headtrain gives on the cached vectors with the experiment's settings; a full run
+// the trained model and its pre-head vectors of the test corpus and queries.
+func checkRunFolders(t *testing.T, out string) {
+	t.Helper()
+	dir := filepath.Join(out, "scifact", "head-2epochs", "learned-e3-seed2")
+	saved, err := moe.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := saved.Config(); c.Experts != 3 || c.Router != moe.RouterLearned || c.Mix != moe.MixTop1 || c.BalanceCoef != 0.01 {
+		t.Errorf("saved head's config %+v", c)
+	}
+	read := func(name string) *index.Index {
+		ix, err := index.ReadFile(filepath.Join(out, "cache", "scifact", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ix
+	}
+	corpus, train := read("corpus.idx"), read("train-queries.idx")
+	if corpus.Origin().Fingerprint == "" {
+		t.Error("the cache records no fingerprint")
+	}
+	// The toy train qrels judge document 2i relevant to query 2i.
+	data := &headtrain.Data{Docs: rows(corpus)}
+	for i := range train.Len() {
+		var d int
+		if _, err := fmt.Sscanf(train.ID(i), "q%d", &d); err != nil {
+			t.Fatal(err)
+		}
+		data.Examples = append(data.Examples, headtrain.Example{ID: train.ID(i), Query: train.Vector(i), Positives: []int{d}})
+	}
+	block, err := moe.New(headBlockConfig(corpus.Dim(), 3, "learned"), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := headtrain.Train(t.Context(), block, data, headConfig(2, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Head.Digest() != saved.Digest() {
+		t.Error("the saved head differs from headtrain's on the cached vectors")
+	}
+
+	full := filepath.Join(out, "scifact", "full-1epochs", "paper-seed1")
+	for name, n := range map[string]int{"corpus.idx": 24, "queries.idx": 12} {
+		if ix, err := index.ReadFile(filepath.Join(full, runVectorsDir, name)); err != nil {
+			t.Error(err)
+		} else if ix.Len() != n {
+			t.Errorf("%s: %d vectors, want %d", name, ix.Len(), n)
+		}
+	}
+	for _, name := range []string{filepath.Join(runVectorsDir, runTrainFile), moe.HeadFile, "sbmoe.json", filepath.Join("encoder", "model.safetensors")} {
+		if _, err := os.Stat(filepath.Join(full, name)); err != nil {
+			t.Error(err)
+		}
 	}
 }

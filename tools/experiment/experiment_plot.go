@@ -11,8 +11,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
-	"github.com/sbmoe/sbmoe/tools/internal/finetune"
 	"github.com/sbmoe/sbmoe/tools/internal/atomicfile"
+	"github.com/sbmoe/sbmoe/tools/internal/finetune"
 )
 
 // routerColors tell the routers apart in the plot.

@@ -12,8 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sbmoe/sbmoe/tools/internal/finetune"
+	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/tools/internal/atomicfile"
+	"github.com/sbmoe/sbmoe/tools/internal/finetune"
 	"github.com/sbmoe/sbmoe/tools/internal/stats"
 )
 
@@ -48,7 +49,7 @@ type configSummary struct {
 	Mode    string `json:"mode"`    // "zero-shot", "full" or "head"
 	Router  string `json:"router"`  // none, paper or learned
 	Experts int    `json:"experts"`
-	Pool    string `json:"pool"` // top1, all or none
+	Mix     string `json:"pool"` // top1, all or none (the JSON name is the one of earlier results)
 	Seeds   int    `json:"seeds"`
 	// Mean and standard deviation over seeds of the collection's mean.
 	NDCG      float64 `json:"ndcg@10"`
@@ -58,7 +59,7 @@ type configSummary struct {
 	// Test compares the configuration with its baseline, when it has one.
 	Test *pairedTest `json:"test,omitempty"`
 	// Shares of the documents and queries whose most probable expert is each expert,
-	// averaged over seeds (the trained block's routing under this pool).
+	// averaged over seeds (the trained block's routing under this mix).
 	DocLoad      []float64 `json:"expert_share_documents,omitempty"`
 	QueryLoad    []float64 `json:"expert_share_queries,omitempty"`
 	Rerouted     float64   `json:"rerouted"`      // mean over seeds, trainedRun.Rerouted
@@ -101,7 +102,7 @@ func (x *experiment) summarise(sets []*expSet, full, heads []*trainedRun) *expRe
 			if !ok {
 				continue
 			}
-			zeroRuns := []*trainedRun{{Pools: map[string]scores{finetune.RouterNone: s.zeroShot}}}
+			zeroRuns := []*trainedRun{{Mixes: map[string]scores{finetune.RouterNone: s.zeroShot}}}
 			zero := summary(s.name, subset, "zero-shot", finetune.RouterNone, 0, finetune.RouterNone, zeroRuns, queries, nil, "")
 			// Full fine-tuning: against the fine-tuned baseline (the zero-shot row too).
 			var fullSet []*trainedRun
@@ -117,8 +118,8 @@ func (x *experiment) summarise(sets []*expSet, full, heads []*trainedRun) *expRe
 					finetune.RouterNone, zeroRuns, queries, &base, "fine-tuned baseline"))
 				rep.Configs = append(rep.Configs, base)
 				for _, router := range experimentRouters[1:] {
-					for _, pool := range experimentPools {
-						rep.Configs = append(rep.Configs, summary(s.name, subset, "full", router, mainExperts, string(pool),
+					for _, mix := range experimentMixes {
+						rep.Configs = append(rep.Configs, summary(s.name, subset, "full", router, mainExperts, string(mix),
 							runsOf(fullSet, router, mainExperts), queries, &base, "fine-tuned baseline"))
 					}
 				}
@@ -133,8 +134,8 @@ func (x *experiment) summarise(sets []*expSet, full, heads []*trainedRun) *expRe
 					}
 				}
 				for _, router := range experimentRouters[1:] {
-					for _, pool := range experimentPools {
-						rep.Configs = append(rep.Configs, summary(s.name, subset, "head", router, experts, string(pool),
+					for _, mix := range experimentMixes {
+						rep.Configs = append(rep.Configs, summary(s.name, subset, "head", router, experts, string(mix),
 							runsOf(setHeads, router, experts), queries, &zero, "zero-shot"))
 					}
 				}
@@ -155,17 +156,17 @@ func runsOf(runs []*trainedRun, router string, experts int) []*trainedRun {
 	return out
 }
 
-// summary summarises runs under one pool over the given queries, testing against base
+// summary summarises runs under one mix over the given queries, testing against base
 // when it is given.
-func summary(set, subset, mode, router string, experts int, pool string, runs []*trainedRun, queries []string, base *configSummary, baseName string) configSummary {
-	c := configSummary{Set: set, Subset: subset, Mode: mode, Router: router, Experts: experts, Pool: pool, Seeds: len(runs)}
+func summary(set, subset, mode, router string, experts int, mix string, runs []*trainedRun, queries []string, base *configSummary, baseName string) configSummary {
+	c := configSummary{Set: set, Subset: subset, Mode: mode, Router: router, Experts: experts, Mix: mix, Seeds: len(runs)}
 	if len(runs) == 0 {
 		return c
 	}
 	var seedNDCG, seedRecall []float64
 	c.perQuery = [2][]float64{make([]float64, len(queries)), make([]float64, len(queries))}
 	for _, r := range runs {
-		sc := r.Pools[pool]
+		sc := r.Mixes[mix]
 		var n, rc float64
 		for i, q := range queries {
 			n += sc.NDCG[q]
@@ -235,14 +236,14 @@ func machine() string {
 			}
 		}
 	}
-	return fmt.Sprintf("%s, %d cores, kernels %s", name, runtime.NumCPU(), kernelImpl())
+	return fmt.Sprintf("%s, %d cores, kernels %s", name, runtime.NumCPU(), retriever.Kernels())
 }
 
 // find returns the summary of one configuration, nil when absent.
-func (r *expReport) find(set, subset, mode, router string, experts int, pool string) *configSummary {
+func (r *expReport) find(set, subset, mode, router string, experts int, mix string) *configSummary {
 	for i := range r.Configs {
 		c := &r.Configs[i]
-		if c.Set == set && c.Subset == subset && c.Mode == mode && c.Router == router && c.Experts == experts && c.Mix == pool && c.Seeds > 0 {
+		if c.Set == set && c.Subset == subset && c.Mode == mode && c.Router == router && c.Experts == experts && c.Mix == mix && c.Seeds > 0 {
 			return c
 		}
 	}
@@ -285,8 +286,8 @@ func configLabel(c *configSummary) string {
 	case c.Router == finetune.RouterNone:
 		return "fine-tuned baseline (no block)"
 	}
-	pool := map[string]string{"top1": "TOP-1", "all": "ALL"}[c.Mix]
-	return fmt.Sprintf("%s router, %s", c.Router, pool)
+	mix := map[string]string{"top1": "TOP-1", "all": "ALL"}[c.Mix]
+	return fmt.Sprintf("%s router, %s", c.Router, mix)
 }
 
 // verdict says in words what a difference and its p-value mean.
@@ -397,7 +398,7 @@ func (r *expReport) markdown(w io.Writer) error {
 		title += ", without its Normalize module"
 	}
 	fmt.Fprintf(w, "# SB-MoE experiment on %s\n\n", title)
-	fmt.Fprintf(w, "Written by `sbmoe experiment` (`make experiment`) on %s; %s. Seeds %s. "+
+	fmt.Fprintf(w, "Written by `sbmoe-experiment` (`make experiment`) on %s; %s. Seeds %s. "+
 		"Values are means ± standard deviation over seeds of the collection's mean. Δ is the difference to the "+
 		"baseline named in each section, p the two-sided paired randomization test over the queries' scores "+
 		"averaged over seeds (%d random sign patterns, so the smallest p it can give is 1e-05; exact below 21 queries); **bold** when p < 0.05. "+
@@ -521,8 +522,8 @@ func (r *expReport) answers(w io.Writer) {
 		fmt.Fprintf(w, "**Does SB-MoE beat the fine-tuned baseline? (SciFact, full fine-tuning, %d epoch(s), %d seeds)**\n\n", r.FullEpochs, base.Seeds)
 		for _, subset := range []string{"all", "unseen"} {
 			for _, router := range experimentRouters[1:] {
-				for _, pool := range experimentPools {
-					if c := r.find("scifact", subset, "full", router, mainExperts, string(pool)); c != nil && c.Test != nil {
+				for _, mix := range experimentMixes {
+					if c := r.find("scifact", subset, "full", router, mainExperts, string(mix)); c != nil && c.Test != nil {
 						fmt.Fprintf(w, "- %s — %s\n", r.subsetName("scifact", subset), line(c, subset))
 					}
 				}
@@ -592,8 +593,9 @@ func (r *expReport) method(w io.Writer) {
   "paper" is the authors' router; "learned" adds a straight-through scale and a Switch load-balancing
   loss (coefficient 0.01) so that the gate gets a gradient (RATIONALE.md). TOP-1 and ALL are the two
   inference modes of the same trained block.
-- Training: InfoNCE with in-batch negatives, τ = 0.05, batch 64, AdamW (encoder 1e-6, head 1e-4, weight
-  decay 0.01), 5%% of the training queries held out, the last epoch kept, as the authors do.
+- Training: InfoNCE with in-batch negatives, τ = 0.05, batch 64, AdamW (encoder 1e-6, head 1e-4; weight
+  decay 0.01 in full fine-tuning, 0 for the head-only runs), 5%% of the training queries held out, the
+  last epoch kept, as the authors do.
   Full fine-tuning: %d epoch(s) where the recipe says 20, because one epoch of SciFact (13 steps of 64
   pairs at 256 tokens) takes minutes on this CPU. Head only: the encoder is frozen, its vectors are
   computed once, and the block trains %d epochs.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sbmoe/sbmoe/core/tokenizer"
 	"github.com/sbmoe/sbmoe/tools/internal/bundler"
 	"github.com/sbmoe/sbmoe/tools/internal/cli"
 )
@@ -40,6 +41,7 @@ func runBundle(args []string, stdout, stderr io.Writer) int {
 	int8Index := fs.Bool("int8-index", false, "store document vectors as int8 with a per-vector scale (4× smaller index)")
 	demo := fs.Bool("demo", true, "write index.html, a search page over the bundle")
 	compress := fs.Bool("compress", true, "write .br and .gz copies of the files over 1 KB")
+	prune := fs.String("prune-vocab", "none", "keep only the vocabulary the corpus needs: none, corpus (unseen query words become [UNK]), or reachable (also every single character, so any word is spelled)")
 	threads := fs.Int("threads", 0, "encoder threads; 0 = all cores")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if code, ok := fs.ParseArgs(args, stdout); !ok {
@@ -52,6 +54,11 @@ func runBundle(args []string, stdout, stderr io.Writer) int {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
+	pruning, ok := map[string]tokenizer.Pruning{"none": tokenizer.PruneNone, "corpus": tokenizer.PruneCorpus,
+		"reachable": tokenizer.PruneReachable}[*prune]
+	if !ok {
+		return usageErr("--prune-vocab must be none, corpus or reachable, not %q", *prune)
+	}
 	r, err := openModel(*model, *threads, 0, 0)
 	if err != nil {
 		return fail(stderr, "bundle", err)
@@ -62,7 +69,7 @@ func runBundle(args []string, stdout, stderr io.Writer) int {
 	}
 	done := stopwatch(stderr, fmt.Sprintf("encoded %d documents", len(docs)))
 	res, err := bundler.Write(context.Background(), r, docs, bundler.Options{ModelDir: *model, Out: *out, Runtime: *runtime,
-		Int8Index: *int8Index, Demo: *demo, Compress: *compress, Progress: cli.NewProgress(stderr, len(docs), "encoding", *quiet)})
+		Int8Index: *int8Index, Demo: *demo, Compress: *compress, Prune: pruning, Progress: cli.NewProgress(stderr, len(docs), "encoding", *quiet)})
 	if err != nil {
 		return fail(stderr, "bundle", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"testing/fstest"
 	"unicode"
 
 	"github.com/andybalholm/brotli"
@@ -28,6 +29,7 @@ import (
 	"github.com/sbmoe/sbmoe/core/beir"
 	"github.com/sbmoe/sbmoe/core/bundle"
 	"github.com/sbmoe/sbmoe/core/retriever"
+	"github.com/sbmoe/sbmoe/core/tokenizer"
 	"github.com/sbmoe/sbmoe/core/weights"
 	"github.com/sbmoe/sbmoe/ui"
 	"github.com/sbmoe/sbmoe/wasm/web"
@@ -47,6 +49,9 @@ type Options struct {
 	Demo bool
 	// Compress writes .br and .gz copies of every file over 1 KB.
 	Compress bool
+	// Prune keeps only the vocabulary the corpus needs (tokenizer.PruneCorpus or
+	// PruneReachable), which shrinks the embedding table.
+	Prune tokenizer.Pruning
 	// Progress follows the encoding of the documents.
 	Progress func(done, total int)
 }
@@ -71,8 +76,20 @@ func Write(ctx context.Context, r *retriever.Retriever, docs []beir.Doc, opt Opt
 		return nil, err
 	}
 	files := map[string][]byte{}
-	if err := addModel(files, r, opt.ModelDir); err != nil {
+	if err := addModel(files, r, opt.ModelDir, docs, opt.Prune); err != nil {
 		return nil, err
+	}
+	// The index is made by the model as the bundle holds it, read back from the files just
+	// written: what a page opens is what made the vectors, and the fingerprints agree.
+	model := fstest.MapFS{}
+	for p, data := range files {
+		if rel, ok := strings.CutPrefix(p, bundle.ModelDir+"/"); ok {
+			model[rel] = &fstest.MapFile{Data: data}
+		}
+	}
+	r, err := retriever.Open(model, retriever.Options{Threads: r.Encoder().Threads})
+	if err != nil {
+		return nil, fmt.Errorf("bundle: the model written does not open: %w", err)
 	}
 	ix, err := r.Index(ctx, docs, opt.Progress)
 	if err != nil {
@@ -164,8 +181,9 @@ func downloaded(p string) bool {
 
 // addModel writes the model in the trained-folder layout: model/sbmoe.json, the encoder in
 // model/encoder/ (config and sentence-transformers files copied, tokenizer.json and
-// model.safetensors written from the loaded model), and the head.
-func addModel(files map[string][]byte, r *retriever.Retriever, srcDir string) error {
+// model.safetensors written from the loaded model, both pruned to the corpus's vocabulary
+// when asked), and the head.
+func addModel(files map[string][]byte, r *retriever.Retriever, srcDir string, docs []beir.Doc, prune tokenizer.Pruning) error {
 	man := r.Manifest()
 	src := srcDir
 	if man.Encoder != "." {
@@ -195,16 +213,44 @@ func addModel(files map[string][]byte, r *retriever.Retriever, srcDir string) er
 		}
 		files[path.Join(enc, name)] = b
 	}
+	tok := r.Encoder().Tokenizer
+	texts := make([]string, len(docs))
+	for i, d := range docs {
+		texts[i] = r.Text(retriever.Doc, "", d)
+	}
+	tok, old, err := tok.Prune(tok.Used(texts), prune)
+	if err != nil {
+		return fmt.Errorf("bundle: prune the vocabulary: %w", err)
+	}
 	var buf bytes.Buffer
-	if err := r.Encoder().Tokenizer.WriteJSON(&buf); err != nil {
+	if err := tok.WriteJSON(&buf); err != nil {
 		return fmt.Errorf("bundle: %w", err)
 	}
 	files[path.Join(enc, "tokenizer.json")] = slices.Clone(buf.Bytes())
 	buf.Reset()
 	params := r.Encoder().Params(nil)
 	tensors := make([]*weights.Tensor, len(params))
+	h := r.Dim()
 	for i, p := range params {
 		tensors[i] = &weights.Tensor{Name: p.Name, Shape: p.Shape, Data: p.Data}
+		if p.Name == "embeddings.word_embeddings.weight" && len(old) != p.Shape[0] {
+			rows := make([]float32, 0, len(old)*h)
+			for _, id := range old {
+				rows = append(rows, p.Data[id*h:(id+1)*h]...)
+			}
+			tensors[i] = &weights.Tensor{Name: p.Name, Shape: []int{len(old), h}, Data: rows}
+		}
+	}
+	if len(old) != r.Encoder().Config.VocabSize {
+		cfg := path.Join(enc, "config.json")
+		var doc map[string]any
+		if err := json.Unmarshal(files[cfg], &doc); err != nil {
+			return fmt.Errorf("bundle: %s: %w", cfg, err)
+		}
+		doc["vocab_size"] = len(old)
+		if files[cfg], err = json.MarshalIndent(doc, "", "  "); err != nil {
+			return err
+		}
 	}
 	if err := weights.WriteSafetensors(&buf, tensors, map[string]string{"format": "pt"}); err != nil {
 		return fmt.Errorf("bundle: %w", err)

@@ -4,7 +4,7 @@
 // with trec_eval's definitions (core/metrics, equal to pytrec_eval).
 //
 // Encoding is split from scoring: Pooled keeps the encoder's vectors before any head, so
-// that a caller that tries many heads on one encoder (sbmoe experiment) encodes once.
+// that a caller that tries many heads on one encoder (sbmoe-experiment) encodes once.
 package evaluate
 
 import (
