@@ -37,6 +37,7 @@ func commands() []command {
 		{"bench-train", "measure training throughput (query–document pairs per second)", runBenchTrain},
 		{"train", "fine-tune the encoder with an SB-MoE head (or the head alone) and evaluate it", runTrain},
 		{"bundle", "write a bundle that searches a corpus in a web page (WebAssembly, JS module, demo page)", runBundle},
+		{"serve", "serve a bundle or a site on this machine, as a static host would", runServe},
 	}
 }
 
