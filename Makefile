@@ -45,11 +45,11 @@ browser-deps:
 # then the browser's packages run again inside the WebAssembly build under wazero, and the
 # kernels once more with the purego tag.
 test: model browser-deps
-	GOEXPERIMENT=simd $(GO) test -count=1 ./...
-	$(GO) test -count=1 ./...
+	GOEXPERIMENT=simd $(GO) test -count=1 -timeout=40m ./...
+	$(GO) test -count=1 -timeout=40m ./...
 	$(GO) build -o bin/wasmexec ./tools/wasmexec
-	GOEXPERIMENT=simd GOOS=wasip1 GOARCH=wasm $(GO) test -count=1 -exec "$(CURDIR)/bin/wasmexec" $(WASM_TESTED)
-	$(GO) test -count=1 -tags purego ./core/internal/kernel/
+	GOEXPERIMENT=simd GOOS=wasip1 GOARCH=wasm $(GO) test -count=1 -timeout=40m -exec "$(CURDIR)/bin/wasmexec" $(WASM_TESTED)
+	$(GO) test -count=1 -timeout=40m -tags purego ./core/internal/kernel/
 
 # Static checks and every build target; fails if go.mod or go.sum are not tidy.
 check:
