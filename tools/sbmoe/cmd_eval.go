@@ -22,7 +22,8 @@ var evalMeasures = evaluate.Measures
 
 // evalReport is --format json's output and --out's content.
 type evalReport struct {
-	Model       string        `json:"model"`
+	Model       string        `json:"model,omitempty"`
+	Mode        string        `json:"mode,omitempty"`
 	Fingerprint string        `json:"fingerprint"`
 	Kernels     string        `json:"kernels"`
 	Datasets    []evalDataset `json:"datasets"`
@@ -47,11 +48,14 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 		"Evaluates retrieval on BEIR datasets: encodes the corpus and the judged queries with the\n"+
 			"model (its head and text preparation applied when the folder was written by sbmoe train),\n"+
 			"ranks the whole corpus by exact dot product (top 1000) and scores the ranking with\n"+
-			"trec_eval's definitions (equal to pytrec_eval): "+strings.Join(evalMeasures, ", ")+".",
+			"trec_eval's definitions (equal to pytrec_eval): "+strings.Join(evalMeasures, ", ")+".\n"+
+			"--mode bm25 ranks by BM25 alone (no model), --mode hybrid fuses BM25's and the model's\n"+
+			"rankings by reciprocal rank, as a site's search box does.",
 		"sbmoe eval ../shared/data/scifact\n"+
 			"sbmoe eval --format json --out results.json ../shared/data/cisi ../shared/data/npl\n"+
 			"sbmoe eval --run scifact.trec --int8 ../shared/data/scifact\n"+
-			"sbmoe eval --model runs/head ../shared/data/scifact", stderr)
+			"sbmoe eval --model runs/head ../shared/data/scifact\n"+
+			"sbmoe eval --mode hybrid ../shared/data/scifact ../shared/data/npl", stderr)
 	model := fs.String("model", defaultModelDir(), "model folder: a Hugging Face encoder, or one written by sbmoe train")
 	split := fs.String("split", "test", "qrels split to evaluate (qrels/<split>.tsv)")
 	format := fs.String("format", "markdown", "output: markdown or json")
@@ -62,6 +66,7 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	maxLen := fs.Int("max-length", 0, "longest token sequence; 0 = the model's max_seq_length")
 	threads := fs.Int("threads", 0, "encoder threads; 0 = all cores")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	mode := fs.String("mode", evaluate.Dense, "ranking: dense (the model), bm25 (keywords alone) or hybrid (both, fused)")
 	if code, ok := fs.ParseArgs(args, stdout); !ok {
 		return code
 	}
@@ -74,6 +79,8 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--format must be markdown or json, not %q", *format)
 	case *runPath != "" && len(dirs) > 1:
 		return usageErr("--run takes one dataset")
+	case *mode != evaluate.Dense && *mode != evaluate.BM25 && *mode != evaluate.Hybrid:
+		return usageErr("--mode must be dense, bm25 or hybrid, not %q", *mode)
 	}
 	for _, p := range []string{*out, *runPath} {
 		if p != "" {
@@ -82,18 +89,24 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	r, err := openModel(*model, *threads, *batch, *maxLen)
-	if err != nil {
-		return fail(stderr, "eval", err)
+	var r *retriever.Retriever
+	rep := evalReport{Model: *model, Mode: *mode, Kernels: retriever.Kernels()}
+	if *mode == evaluate.BM25 {
+		rep.Model = ""
+	} else {
+		var err error
+		if r, err = openModel(*model, *threads, *batch, *maxLen); err != nil {
+			return fail(stderr, "eval", err)
+		}
+		rep.Fingerprint = r.Fingerprint()
 	}
-	rep := evalReport{Model: *model, Fingerprint: r.Fingerprint(), Kernels: retriever.Kernels()}
 	for _, dir := range dirs {
 		start := time.Now()
 		ds, err := beir.Load(dir, *split)
 		if err != nil {
 			return fail(stderr, "eval", err)
 		}
-		res, err := evaluate.Dataset(context.Background(), r, ds, evaluate.Options{Int8: *int8},
+		res, err := evaluate.Dataset(context.Background(), r, ds, evaluate.Options{Int8: *int8, Mode: *mode},
 			cli.NewProgress(stderr, len(ds.Corpus), filepath.Base(dir), *quiet))
 		if err != nil {
 			return fail(stderr, "eval", fmt.Errorf("%s: %w", dir, err))
@@ -105,8 +118,12 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 				return fail(stderr, "eval", fmt.Errorf("write %s: %w", *runPath, err))
 			}
 		}
+		kind := evaluate.BM25
+		if res.Index != nil {
+			kind = res.Index.Kind().String()
+		}
 		rep.Datasets = append(rep.Datasets, evalDataset{Name: filepath.Base(filepath.Clean(dir)), Split: *split,
-			Docs: len(ds.Corpus), Queries: len(res.Run), Index: res.Index.Kind().String(), Metrics: res.Mean,
+			Docs: len(ds.Corpus), Queries: len(res.Run), Index: kind, Metrics: res.Mean,
 			Seconds: time.Since(start).Seconds(), DocLoad: res.DocLoad, QueryLoad: res.QueryLoad})
 	}
 	if *out != "" {

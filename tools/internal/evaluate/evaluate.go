@@ -14,6 +14,7 @@ import (
 
 	"github.com/sbmoe/sbmoe/core/beir"
 	"github.com/sbmoe/sbmoe/core/index"
+	"github.com/sbmoe/sbmoe/core/lexical"
 	"github.com/sbmoe/sbmoe/core/metrics"
 	"github.com/sbmoe/sbmoe/core/retriever"
 )
@@ -55,10 +56,22 @@ func Pooled(ctx context.Context, r *retriever.Retriever, ds *beir.Dataset, progr
 	return v, nil
 }
 
-// Options tune Score; the zero value scores Measures on a float32 index.
+// Ranking modes.
+const (
+	Dense  = "dense"  // the retriever's vectors, exact dot product
+	BM25   = "bm25"   // core/lexical's BM25 alone
+	Hybrid = "hybrid" // both, fused by reciprocal rank (lexical.Fuse)
+)
+
+// Options tune Score; the zero value scores Measures on a float32 index, dense.
 type Options struct {
 	Int8     bool     // search an int8 index (per-vector scale) instead of float32
 	Measures []string // Measures when nil
+	Mode     string   // Dense (when empty), BM25 or Hybrid
+	// Lexical is the BM25 index of the corpus, in v's document order, for BM25 and Hybrid;
+	// QueryTexts are the judged queries' texts, in v's query order.
+	Lexical    *lexical.Index
+	QueryTexts []string
 }
 
 // Result is a retriever's ranking of a dataset and its scores.
@@ -74,14 +87,35 @@ type Result struct {
 }
 
 // Score passes copies of v through r's head, ranks the top Depth documents of every query
-// by exact dot product, and scores the ranking against qrels.
+// by exact dot product (or BM25, or both fused, as opt.Mode says), and scores the ranking
+// against qrels.
 func Score(r *retriever.Retriever, v *Vectors, qrels beir.Qrels, opt Options) (*Result, error) {
 	measures := opt.Measures
 	if measures == nil {
 		measures = Measures
 	}
-	docs, queries := clone(v.Docs), clone(v.Queries)
+	switch opt.Mode {
+	case "", Dense:
+	case BM25, Hybrid:
+		if opt.Lexical == nil || len(opt.QueryTexts) != len(v.QueryIDs) {
+			return nil, fmt.Errorf("evaluate: mode %s needs the BM25 index and the query texts", opt.Mode)
+		}
+	default:
+		return nil, fmt.Errorf("evaluate: mode %q, want %s, %s or %s", opt.Mode, Dense, BM25, Hybrid)
+	}
 	res := &Result{}
+	if opt.Mode == BM25 {
+		res.Run = make(metrics.Run, len(v.QueryIDs))
+		for i, q := range opt.QueryTexts {
+			ranked := map[string]float64{}
+			for _, h := range opt.Lexical.Search(q, Depth) {
+				ranked[h.ID] = float64(h.Score)
+			}
+			res.Run[v.QueryIDs[i]] = ranked
+		}
+		return res, res.score(qrels, measures)
+	}
+	docs, queries := clone(v.Docs), clone(v.Queries)
 	res.DocLoad = counts(r, r.ApplyHead(retriever.Doc, docs))
 	res.QueryLoad = counts(r, r.ApplyHead(retriever.Query, queries))
 	ix := index.New(r.Dim(), index.Float32)
@@ -99,21 +133,40 @@ func Score(r *retriever.Retriever, v *Vectors, qrels beir.Qrels, opt Options) (*
 	res.Run = make(metrics.Run, len(hits))
 	for i, hs := range hits {
 		ranked := make(map[string]float64, len(hs))
-		for _, h := range hs {
-			ranked[h.ID] = float64(h.Score)
+		if opt.Mode == Hybrid {
+			dense := make([]int, len(hs))
+			for j, h := range hs {
+				dense[j] = h.Index
+			}
+			var lex []int
+			for _, h := range opt.Lexical.Search(opt.QueryTexts[i], Depth) {
+				lex = append(lex, h.Index)
+			}
+			for _, f := range lexical.Fuse(Depth, dense, lex) {
+				ranked[v.DocIDs[f.Index]] = f.Score
+			}
+		} else {
+			for _, h := range hs {
+				ranked[h.ID] = float64(h.Score)
+			}
 		}
 		res.Run[v.QueryIDs[i]] = ranked
 	}
+	return res, res.score(qrels, measures)
+}
+
+// score fills PerQuery and Mean from the run.
+func (res *Result) score(qrels beir.Qrels, measures []string) error {
 	canonical := make([]string, len(measures))
 	for i, name := range measures {
 		var err error
 		if canonical[i], err = metrics.Parse(name); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	perQuery, mean, err := metrics.Evaluate(qrels, res.Run, canonical)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	res.Mean = make(map[string]float64, len(measures))
 	for i, name := range measures {
@@ -127,14 +180,41 @@ func Score(r *retriever.Retriever, v *Vectors, qrels beir.Qrels, opt Options) (*
 		}
 		res.PerQuery[q] = named
 	}
-	return res, nil
+	return nil
 }
 
-// Dataset is Pooled then Score: r's metrics on ds.
+// Dataset is Pooled then Score: r's metrics on ds. For BM25 and Hybrid it builds the BM25
+// index of the corpus itself (documents as title + " " + text, queries as given); BM25
+// alone encodes nothing.
 func Dataset(ctx context.Context, r *retriever.Retriever, ds *beir.Dataset, opt Options, progress func(done, total int)) (*Result, error) {
-	v, err := Pooled(ctx, r, ds, progress)
-	if err != nil {
-		return nil, err
+	var v *Vectors
+	if opt.Mode == BM25 || opt.Mode == Hybrid {
+		ids, texts := make([]string, len(ds.Corpus)), make([]string, len(ds.Corpus))
+		for i, d := range ds.Corpus {
+			ids[i], texts[i] = d.ID, beir.DocText(d)
+		}
+		var err error
+		if opt.Lexical, err = lexical.Build(ids, texts); err != nil {
+			return nil, err
+		}
+		opt.QueryTexts = nil
+		for _, q := range ds.JudgedQueries() {
+			opt.QueryTexts = append(opt.QueryTexts, q.Text)
+		}
+	}
+	if opt.Mode == BM25 {
+		v = &Vectors{}
+		for _, d := range ds.Corpus {
+			v.DocIDs = append(v.DocIDs, d.ID)
+		}
+		for _, q := range ds.JudgedQueries() {
+			v.QueryIDs = append(v.QueryIDs, q.ID)
+		}
+	} else {
+		var err error
+		if v, err = Pooled(ctx, r, ds, progress); err != nil {
+			return nil, err
+		}
 	}
 	return Score(r, v, ds.Qrels, opt)
 }
