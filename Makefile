@@ -144,6 +144,7 @@ reference: model $(PYTHON)
 	$(PYTHON) tools/reference/train_golden.py
 	$(PYTHON) tools/reference/train_e2e_golden.py
 	$(PYTHON) tools/reference/stats_golden.py
+	$(PYTHON) tools/reference/bm25_golden.py
 	$(PYTHON) tools/reference/reference_eval.py $(DATASETS)
 
 .venv/bin/python:
