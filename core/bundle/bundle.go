@@ -10,7 +10,12 @@
 //	model/          a model folder as retriever.Open reads it (a Hugging Face encoder, or a trained folder)
 //	index.idx       the documents' vectors (core/index file format), made by model/
 //	docs.json       [{"id","title","url","snippet"}, ...], in index order
+//	lexical.idx     the BM25 index of the documents (core/lexical), in the same order; optional
 //	sbmoe.wasm, sbmoe.js, ...  the runtime for the browser (listed too, so a page verifies it)
+//
+// A page opens it in two steps: OpenLexical (the documents and the BM25 index, a few hundred
+// kilobytes) answers the first keystrokes by keywords while the model downloads, and
+// LoadModel adds the model and the vector index; from then on Search fuses both rankings.
 package bundle
 
 import (
@@ -26,6 +31,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sbmoe/sbmoe/core/index"
+	"github.com/sbmoe/sbmoe/core/lexical"
 	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/moe"
 )
@@ -36,6 +42,7 @@ const (
 	ModelDir     = "model"
 	IndexFile    = "index.idx"
 	DocsFile     = "docs.json"
+	LexicalFile  = "lexical.idx"
 )
 
 // Format and Version identify ManifestFile.
@@ -130,7 +137,7 @@ func ParseManifest(b []byte) (Manifest, error) {
 		}
 		seen[f.Path] = true
 	}
-	for _, need := range []string{IndexFile, DocsFile} {
+	for _, need := range []string{IndexFile, DocsFile} { // lexical.idx is optional
 		if !seen[need] {
 			return Manifest{}, fmt.Errorf("field files: no %s", need)
 		}
@@ -138,14 +145,16 @@ func ParseManifest(b []byte) (Manifest, error) {
 	return m, nil
 }
 
-// Bundle is an opened bundle: the retriever of model/, the index and the documents.
+// Bundle is an opened bundle: the documents, the BM25 index when the bundle has one, and,
+// once loaded, the retriever of model/ with its vector index.
 type Bundle struct {
 	Manifest  Manifest
-	Retriever *retriever.Retriever
-	Index     *index.Index
 	Docs      []Doc
-	pos       map[string]int // document id → position in Docs and Index
-	ownHead   *moe.Block     // the model's own head, which ResetHead restores
+	Lexical   *lexical.Index       // nil when the bundle has no lexical.idx
+	Retriever *retriever.Retriever // nil until LoadModel
+	Index     *index.Index         // nil until LoadModel
+	pos       map[string]int       // document id → position in Docs and Index
+	ownHead   *moe.Block           // the model's own head, which ResetHead restores
 	ownSide   string
 }
 
@@ -159,9 +168,22 @@ type Options struct {
 	Retriever retriever.Options
 }
 
-// Open reads the bundle at the root of fsys. Errors name the file and, where it applies,
-// the field.
+// Open reads the whole bundle at the root of fsys: OpenLexical, then LoadModel. Errors
+// name the file and, where it applies, the field.
 func Open(fsys fs.FS, opt Options) (*Bundle, error) {
+	b, err := OpenLexical(fsys, opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.LoadModel(fsys, opt); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// OpenLexical reads the manifest, the documents and the BM25 index, enough to answer by
+// keywords. fsys needs only those files.
+func OpenLexical(fsys fs.FS, opt Options) (*Bundle, error) {
 	raw, err := fs.ReadFile(fsys, ManifestFile)
 	if err != nil {
 		return nil, fmt.Errorf("open bundle: %w", err)
@@ -170,35 +192,9 @@ func Open(fsys fs.FS, opt Options) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open bundle: %s: %w", ManifestFile, err)
 	}
-	if opt.Verify {
-		for _, f := range m.Files {
-			if err := verify(fsys, f); err != nil {
-				return nil, fmt.Errorf("open bundle: %w", err)
-			}
-		}
-	}
-	model, err := fs.Sub(fsys, ModelDir)
-	if err != nil {
-		return nil, fmt.Errorf("open bundle: %w", err)
-	}
-	r, err := retriever.Open(model, opt.Retriever)
-	if err != nil {
-		return nil, fmt.Errorf("open bundle: %s/: %w", ModelDir, err)
-	}
-	b := &Bundle{Manifest: m, Retriever: r, ownHead: r.Head(), ownSide: r.Manifest().HeadAppliesTo}
-	f, err := fsys.Open(IndexFile)
-	if err != nil {
-		return nil, fmt.Errorf("open bundle: %w", err)
-	}
-	defer f.Close()
-	if b.Index, err = index.Read(f); err != nil {
-		return nil, fmt.Errorf("open bundle: %s: %w", IndexFile, err)
-	}
-	if err := r.CheckIndex(b.Index); err != nil {
-		return nil, fmt.Errorf("open bundle: %s and %s/: %w", IndexFile, ModelDir, err)
-	}
-	if fp := r.Fingerprint(); fp != m.Fingerprint {
-		return nil, fmt.Errorf("open bundle: %s: field fingerprint: %s, but %s/ has %s", ManifestFile, m.Fingerprint, ModelDir, fp)
+	b := &Bundle{Manifest: m}
+	if err := b.verify(fsys, opt, func(p string) bool { return p == DocsFile || p == LexicalFile }); err != nil {
+		return nil, err
 	}
 	raw, err = fs.ReadFile(fsys, DocsFile)
 	if err != nil {
@@ -207,17 +203,102 @@ func Open(fsys fs.FS, opt Options) (*Bundle, error) {
 	if err := json.Unmarshal(raw, &b.Docs); err != nil {
 		return nil, fmt.Errorf("open bundle: %s: %w", DocsFile, err)
 	}
-	if len(b.Docs) != b.Index.Len() || len(b.Docs) != m.Documents {
-		return nil, fmt.Errorf("open bundle: %s holds %d documents, %s %d and %s says %d", DocsFile, len(b.Docs), IndexFile, b.Index.Len(), ManifestFile, m.Documents)
+	if len(b.Docs) != m.Documents {
+		return nil, fmt.Errorf("open bundle: %s holds %d documents, %s says %d", DocsFile, len(b.Docs), ManifestFile, m.Documents)
 	}
 	b.pos = make(map[string]int, len(b.Docs))
 	for i, d := range b.Docs {
-		if d.ID != b.Index.ID(i) {
-			return nil, fmt.Errorf("open bundle: %s: document %d is %q, %s has %q there", DocsFile, i, d.ID, IndexFile, b.Index.ID(i))
+		if _, dup := b.pos[d.ID]; dup || d.ID == "" {
+			return nil, fmt.Errorf("open bundle: %s: document %d: empty or repeated id %q", DocsFile, i, d.ID)
 		}
 		b.pos[d.ID] = i
 	}
+	if m.has(LexicalFile) {
+		raw, err := fs.ReadFile(fsys, LexicalFile)
+		if err != nil {
+			return nil, fmt.Errorf("open bundle: %w", err)
+		}
+		if b.Lexical, err = lexical.Read(raw); err != nil {
+			return nil, fmt.Errorf("open bundle: %s: %w", LexicalFile, err)
+		}
+		if b.Lexical.Len() != len(b.Docs) {
+			return nil, fmt.Errorf("open bundle: %s holds %d documents, %s %d", LexicalFile, b.Lexical.Len(), DocsFile, len(b.Docs))
+		}
+		for i := range b.Docs {
+			if b.Lexical.ID(i) != b.Docs[i].ID {
+				return nil, fmt.Errorf("open bundle: %s: document %d is %q, %s has %q there", LexicalFile, i, b.Lexical.ID(i), DocsFile, b.Docs[i].ID)
+			}
+		}
+	}
 	return b, nil
+}
+
+// LoadModel reads model/ and index.idx from fsys (the same bundle's files) and checks that
+// the model made the index.
+func (b *Bundle) LoadModel(fsys fs.FS, opt Options) error {
+	m := b.Manifest
+	if err := b.verify(fsys, opt, func(p string) bool { return p == IndexFile || strings.HasPrefix(p, ModelDir+"/") }); err != nil {
+		return err
+	}
+	model, err := fs.Sub(fsys, ModelDir)
+	if err != nil {
+		return fmt.Errorf("open bundle: %w", err)
+	}
+	r, err := retriever.Open(model, opt.Retriever)
+	if err != nil {
+		return fmt.Errorf("open bundle: %s/: %w", ModelDir, err)
+	}
+	f, err := fsys.Open(IndexFile)
+	if err != nil {
+		return fmt.Errorf("open bundle: %w", err)
+	}
+	defer f.Close()
+	ix, err := index.Read(f)
+	if err != nil {
+		return fmt.Errorf("open bundle: %s: %w", IndexFile, err)
+	}
+	if err := r.CheckIndex(ix); err != nil {
+		return fmt.Errorf("open bundle: %s and %s/: %w", IndexFile, ModelDir, err)
+	}
+	if fp := r.Fingerprint(); fp != m.Fingerprint {
+		return fmt.Errorf("open bundle: %s: field fingerprint: %s, but %s/ has %s", ManifestFile, m.Fingerprint, ModelDir, fp)
+	}
+	if ix.Len() != len(b.Docs) {
+		return fmt.Errorf("open bundle: %s holds %d documents, %s %d", IndexFile, ix.Len(), DocsFile, len(b.Docs))
+	}
+	for i, d := range b.Docs {
+		if d.ID != ix.ID(i) {
+			return fmt.Errorf("open bundle: %s: document %d is %q, %s has %q there", DocsFile, i, d.ID, IndexFile, ix.ID(i))
+		}
+	}
+	b.Retriever, b.Index = r, ix
+	b.ownHead, b.ownSide = r.Head(), r.Manifest().HeadAppliesTo
+	return nil
+}
+
+// has reports whether the manifest lists a file.
+func (m Manifest) has(p string) bool {
+	for _, f := range m.Files {
+		if f.Path == p {
+			return true
+		}
+	}
+	return false
+}
+
+// verify checks the listed files that want selects, when opt.Verify is set.
+func (b *Bundle) verify(fsys fs.FS, opt Options, want func(string) bool) error {
+	if !opt.Verify {
+		return nil
+	}
+	for _, f := range b.Manifest.Files {
+		if want(f.Path) {
+			if err := verify(fsys, f); err != nil {
+				return fmt.Errorf("open bundle: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // verify checks one file against its manifest entry.
@@ -257,18 +338,73 @@ func CheckQuery(query string, k int) error {
 	return nil
 }
 
-// Search returns the k best documents for a query, with their display fields.
+// Search modes, as Mode reports them.
+const (
+	ModeLexical = "lexical" // BM25 alone: the model is not loaded yet
+	ModeDense   = "dense"   // the model alone: the bundle has no BM25 index
+	ModeHybrid  = "hybrid"  // both rankings fused by reciprocal rank (lexical.Fuse)
+)
+
+// fusionDepth is how many documents of each ranking hybrid search fuses.
+const fusionDepth = 100
+
+// Mode says how Search ranks now.
+func (b *Bundle) Mode() string {
+	switch {
+	case b.Retriever == nil:
+		return ModeLexical
+	case b.Lexical == nil:
+		return ModeDense
+	}
+	return ModeHybrid
+}
+
+// Search returns the k best documents for a query, with their display fields, ranked as
+// Mode says. Scores are dot products (dense), BM25 scores (lexical) or fused reciprocal
+// ranks (hybrid).
 func (b *Bundle) Search(ctx context.Context, query string, k int) ([]Hit, error) {
 	if err := CheckQuery(query, k); err != nil {
 		return nil, err
 	}
-	hits, err := b.Retriever.Search(ctx, b.Index, []string{query}, k)
+	if b.Retriever == nil && b.Lexical == nil {
+		return nil, errors.New("search: the bundle has no BM25 index and its model is not loaded")
+	}
+	var lex []int
+	if b.Lexical != nil {
+		for _, h := range b.Lexical.Search(query, max(k, fusionDepth)) {
+			lex = append(lex, h.Index)
+		}
+		if b.Retriever == nil {
+			out := []Hit{}
+			for _, h := range b.Lexical.Search(query, k) {
+				out = append(out, Hit{Doc: b.Docs[h.Index], Score: h.Score})
+			}
+			return out, nil
+		}
+	}
+	depth := k
+	if b.Lexical != nil {
+		depth = max(k, fusionDepth)
+	}
+	hits, err := b.Retriever.Search(ctx, b.Index, []string{query}, min(depth, b.Index.Len()))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Hit, len(hits[0]))
+	if b.Lexical == nil {
+		out := make([]Hit, len(hits[0]))
+		for i, h := range hits[0] {
+			out[i] = Hit{Doc: b.Docs[h.Index], Score: h.Score}
+		}
+		return out, nil
+	}
+	dense := make([]int, len(hits[0]))
 	for i, h := range hits[0] {
-		out[i] = Hit{Doc: b.Docs[h.Index], Score: h.Score}
+		dense[i] = h.Index
+	}
+	fused := lexical.Fuse(k, dense, lex)
+	out := make([]Hit, len(fused))
+	for i, f := range fused {
+		out[i] = Hit{Doc: b.Docs[f.Index], Score: float32(f.Score)}
 	}
 	return out, nil
 }
@@ -281,12 +417,12 @@ func (b *Bundle) DocIndex(id string) int {
 	return -1
 }
 
-// Paths lists the data files a page fetches (model, index, documents), those the manifest
-// lists outside the runtime.
+// Paths lists the data files a page fetches (model, vector and BM25 indexes, documents),
+// those the manifest lists outside the runtime.
 func (m Manifest) Paths() []string {
 	var out []string
 	for _, f := range m.Files {
-		if f.Path == IndexFile || f.Path == DocsFile || strings.HasPrefix(f.Path, ModelDir+"/") {
+		if f.Path == IndexFile || f.Path == DocsFile || f.Path == LexicalFile || strings.HasPrefix(f.Path, ModelDir+"/") {
 			out = append(out, f.Path)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"testing/fstest"
 
 	"github.com/sbmoe/sbmoe/core/index"
+	"github.com/sbmoe/sbmoe/core/lexical"
 	"github.com/sbmoe/sbmoe/core/retriever"
 )
 
@@ -58,13 +59,24 @@ func build(t testing.TB) fstest.MapFS {
 	}
 	var buf bytes.Buffer
 	ix.WriteTo(&buf)
-	files[IndexFile] = &fstest.MapFile{Data: buf.Bytes()}
+	files[IndexFile] = &fstest.MapFile{Data: slices.Clone(buf.Bytes())}
 	var docs []Doc
 	for _, d := range testDocs {
 		docs = append(docs, Doc{ID: d.ID, Title: d.Title, Snippet: d.Text})
 	}
 	raw, _ := json.Marshal(docs)
 	files[DocsFile] = &fstest.MapFile{Data: raw}
+	ids, texts := make([]string, len(testDocs)), make([]string, len(testDocs))
+	for i, d := range testDocs {
+		ids[i], texts[i] = d.ID, d.Title+" "+d.Text
+	}
+	lex, err := lexical.Build(ids, texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	lex.WriteTo(&buf)
+	files[LexicalFile] = &fstest.MapFile{Data: slices.Clone(buf.Bytes())}
 	seal(t, files, r.Fingerprint())
 	return files
 }
@@ -84,17 +96,60 @@ func seal(t testing.TB, files fstest.MapFS, fingerprint string) {
 	files[ManifestFile] = &fstest.MapFile{Data: raw}
 }
 
+// TestOpenAndSearch opens a bundle in two steps, as a page does: by keywords first, then
+// with the model, when search fuses both rankings; a bundle without lexical.idx is dense.
 func TestOpenAndSearch(t *testing.T) {
+	ctx := context.Background()
 	files := build(t)
-	b, err := Open(files, Options{Verify: true})
+	lexOnly := fstest.MapFS{ManifestFile: files[ManifestFile], DocsFile: files[DocsFile], LexicalFile: files[LexicalFile]}
+	b, err := OpenLexical(lexOnly, Options{Verify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hits, err := b.Search(context.Background(), "with that", 3)
+	if b.Mode() != ModeLexical {
+		t.Fatalf("mode %s before the model", b.Mode())
+	}
+	hits, err := b.Search(ctx, "from were", 3)
+	if err != nil || len(hits) == 0 || hits[0].ID != "d1" {
+		t.Fatalf("keyword search: %v, %v", hits, err)
+	}
+	if err := b.LoadModel(files, Options{Verify: true}); err != nil {
+		t.Fatal(err)
+	}
+	if b.Mode() != ModeHybrid {
+		t.Fatalf("mode %s with the model", b.Mode())
+	}
+	hits, err = b.Search(ctx, "with that", 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := b.Retriever.Search(context.Background(), b.Index, []string{"with that"}, 3)
+	dense, _ := b.Retriever.Search(ctx, b.Index, []string{"with that"}, 5)
+	var di []int
+	for _, h := range dense[0] {
+		di = append(di, h.Index)
+	}
+	var li []int
+	for _, h := range b.Lexical.Search("with that", 100) {
+		li = append(li, h.Index)
+	}
+	fused := lexical.Fuse(3, di, li)
+	for i, h := range hits {
+		if h.ID != b.Docs[fused[i].Index].ID || h.Score != float32(fused[i].Score) {
+			t.Errorf("hybrid hit %d: %+v, want %s", i, h, b.Docs[fused[i].Index].ID)
+		}
+	}
+
+	delete(files, LexicalFile)
+	seal(t, files, fingerprintOf(t, files))
+	b, err = Open(files, Options{Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits, err = b.Search(ctx, "with that", 3)
+	if err != nil || b.Mode() != ModeDense {
+		t.Fatal(err, b.Mode())
+	}
+	want, _ := b.Retriever.Search(ctx, b.Index, []string{"with that"}, 3)
 	if len(hits) != 3 {
 		t.Fatalf("%d hits", len(hits))
 	}
@@ -150,6 +205,10 @@ func TestOpenErrors(t *testing.T) {
 			seal(t, f, fingerprintOf(t, f))
 		}, true, []string{IndexFile, "sbmoe1-other", "elsewhere"}},
 		{"manifest fingerprint", func(t *testing.T, f fstest.MapFS) { seal(t, f, "sbmoe1-wrong") }, true, []string{ManifestFile, "sbmoe1-wrong"}},
+		{"corrupt lexical index", func(t *testing.T, f fstest.MapFS) {
+			f[LexicalFile].Data[10] ^= 0xff
+			seal(t, f, fingerprintOf(t, f))
+		}, false, []string{LexicalFile, "checksum"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			files := build(t)
@@ -206,7 +265,7 @@ func TestLearnHead(t *testing.T) {
 		return sum
 	}
 	before := ranks()
-	res, err := b.LearnHead(ctx, feedback, LearnOptions{Epochs: 40, LR: 0.01})
+	res, err := b.LearnHead(ctx, feedback, LearnOptions{Epochs: 40, LR: 0.01, Recipe: RecipePaper})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,9 @@
 // On start it sets globalThis.sbmoeGo to an object of synchronous functions, which
 // sbmoe-worker.js calls; each returns a JSON string ({"error": "..."} on failure) or bytes:
 //
-//	open(files)                 files: {path: Uint8Array} of a bundle's verified files → {"fingerprint", "documents", "dim", "kernels"}
-//	search(query, k)            → {"hits": [{"id","title","url","snippet","score"}]}
+//	openLexical(files)          files: {path: Uint8Array}: manifest.json, docs.json, lexical.idx → {"documents", "mode"}
+//	loadModel(files)            the model's and index.idx's verified files → {"fingerprint", "dim", "kernels", "mode"}
+//	search(query, k)            → {"hits": [{"id","title","url","snippet","score"}], "mode"}
 //	encode(textsJSON)           → {"vectors": [[...]]} (queries, head applied)
 //	learn(feedbackJSON, optionsJSON, onProgress) → {"epochs", "steps", "loss"} and the head swapped in
 //	exportHead()                → Uint8Array of a head file, or null
@@ -32,7 +33,8 @@ var opened *bundle.Bundle
 
 func main() {
 	api := js.Global().Get("Object").New()
-	api.Set("open", js.FuncOf(open))
+	api.Set("openLexical", js.FuncOf(openLexical))
+	api.Set("loadModel", js.FuncOf(loadModel))
 	api.Set("search", js.FuncOf(search))
 	api.Set("encode", js.FuncOf(encode))
 	api.Set("learn", js.FuncOf(learn))
@@ -72,21 +74,38 @@ func bytesOf(v js.Value) []byte {
 	return b
 }
 
-func open(_ js.Value, args []js.Value) any {
+// mapFS copies a JS object of Uint8Arrays into an in-memory file system.
+func mapFS(files js.Value) fstest.MapFS {
+	fsys := fstest.MapFS{}
+	names := js.Global().Get("Object").Call("keys", files)
+	for i := range names.Length() {
+		name := names.Index(i).String()
+		fsys[name] = &fstest.MapFile{Data: bytesOf(files.Get(name))}
+	}
+	return fsys
+}
+
+func openLexical(_ js.Value, args []js.Value) any {
 	return guard(func() (any, error) {
-		files := fstest.MapFS{}
-		names := js.Global().Get("Object").Call("keys", args[0])
-		for i := range names.Length() {
-			name := names.Index(i).String()
-			files[name] = &fstest.MapFile{Data: bytesOf(args[0].Get(name))}
-		}
-		b, err := bundle.Open(files, bundle.Options{})
+		b, err := bundle.OpenLexical(mapFS(args[0]), bundle.Options{})
 		if err != nil {
 			return nil, err
 		}
 		opened = b
-		return map[string]any{"fingerprint": b.Manifest.Fingerprint, "documents": len(b.Docs), "dim": b.Manifest.Dim,
-			"kernels": retriever.Kernels()}, nil
+		return map[string]any{"documents": len(b.Docs), "mode": b.Mode()}, nil
+	})
+}
+
+func loadModel(_ js.Value, args []js.Value) any {
+	return guard(func() (any, error) {
+		if err := needOpen(); err != nil {
+			return nil, err
+		}
+		if err := opened.LoadModel(mapFS(args[0]), bundle.Options{}); err != nil {
+			return nil, err
+		}
+		return map[string]any{"fingerprint": opened.Manifest.Fingerprint, "documents": len(opened.Docs),
+			"dim": opened.Manifest.Dim, "kernels": retriever.Kernels(), "mode": opened.Mode()}, nil
 	})
 }
 
@@ -97,19 +116,29 @@ func needOpen() error {
 	return nil
 }
 
+func needModel() error {
+	if err := needOpen(); err != nil {
+		return err
+	}
+	if opened.Retriever == nil {
+		return fmt.Errorf("the model is not loaded yet")
+	}
+	return nil
+}
+
 func search(_ js.Value, args []js.Value) any {
 	return guard(func() (any, error) {
 		if err := needOpen(); err != nil {
 			return nil, err
 		}
 		hits, err := opened.Search(context.Background(), args[0].String(), args[1].Int())
-		return map[string]any{"hits": hits}, err
+		return map[string]any{"hits": hits, "mode": opened.Mode()}, err
 	})
 }
 
 func encode(_ js.Value, args []js.Value) any {
 	return guard(func() (any, error) {
-		if err := needOpen(); err != nil {
+		if err := needModel(); err != nil {
 			return nil, err
 		}
 		var texts []string
@@ -123,7 +152,7 @@ func encode(_ js.Value, args []js.Value) any {
 
 func learn(_ js.Value, args []js.Value) any {
 	return guard(func() (any, error) {
-		if err := needOpen(); err != nil {
+		if err := needModel(); err != nil {
 			return nil, err
 		}
 		var feedback []bundle.Feedback

@@ -107,7 +107,10 @@ function call(name, ...args) {
   return out;
 }
 
-async function open({ bundleURL }) {
+// open fetches the bundle in two steps: the documents and the BM25 index first (with the
+// module), so the page can search by keywords at once (a 'lexical' message), then the model
+// and the vector index, after which search fuses both. It resolves when the model is loaded.
+async function open({ bundleURL }, id) {
   const base = new URL(bundleURL, self.location.href);
   if (!base.pathname.endsWith('/')) base.pathname += '/';
   const mresp = await fetch(new URL('manifest.json', base), { cache: 'no-cache' }).catch((e) => {
@@ -120,10 +123,10 @@ async function open({ bundleURL }) {
     throw new Error('manifest.json: not an sbmoe bundle manifest');
   }
   fingerprint = manifest.fingerprint;
-  const wanted = manifest.files.filter((f) => f.path === 'index.idx' || f.path === 'docs.json' ||
-    f.path.startsWith('model/') || f.path === 'sbmoe.wasm');
-  if (!wanted.some((f) => f.path === 'sbmoe.wasm')) throw new Error('manifest.json: lists no sbmoe.wasm');
-  const total = wanted.reduce((n, f) => n + f.size, 0);
+  const first = manifest.files.filter((f) => f.path === 'docs.json' || f.path === 'lexical.idx' || f.path === 'sbmoe.wasm');
+  const second = manifest.files.filter((f) => f.path === 'index.idx' || f.path.startsWith('model/'));
+  if (!first.some((f) => f.path === 'sbmoe.wasm')) throw new Error('manifest.json: lists no sbmoe.wasm');
+  const total = [...first, ...second].reduce((n, f) => n + f.size, 0);
   let done = 0; let cached = 0;
   const progress = (n, fromCache) => {
     done += n; if (fromCache) cached += n;
@@ -138,15 +141,24 @@ async function open({ bundleURL }) {
       }
     } catch (e) { cache = null; } // no Cache API here (an opaque origin, say): download every time
   }
-  const bytes = await Promise.all(wanted.map((f) => fetchVerified(cache, base, f, progress)));
-  const files = {};
-  let wasm = null;
-  wanted.forEach((f, i) => { if (f.path === 'sbmoe.wasm') wasm = bytes[i]; else files[f.path] = bytes[i]; });
-  files['manifest.json'] = new TextEncoder().encode(JSON.stringify(manifest));
+  const fetchAll = async (list) => {
+    const bytes = await Promise.all(list.map((f) => fetchVerified(cache, base, f, progress)));
+    const files = {};
+    list.forEach((f, i) => { files[f.path] = bytes[i]; });
+    return files;
+  };
+  // The model starts downloading at once; the first step does not wait for it.
+  const modelFiles = fetchAll(second);
+  modelFiles.catch(() => {}); // reported below, when awaited
+  const lexFiles = await fetchAll(first);
   const go = new Go();
-  const { instance } = await WebAssembly.instantiate(wasm, go.importObject);
+  const { instance } = await WebAssembly.instantiate(lexFiles['sbmoe.wasm'], go.importObject);
   go.run(instance); // runs main until it waits for calls; sbmoeGo is set by then
-  const info = call('open', files);
+  delete lexFiles['sbmoe.wasm'];
+  lexFiles['manifest.json'] = new TextEncoder().encode(JSON.stringify(manifest));
+  const lex = call('openLexical', lexFiles);
+  post({ type: 'lexical', id, info: { ...lex, fingerprint } });
+  const info = call('loadModel', await modelFiles);
   const head = await store('heads', 'get', fingerprint).catch(() => undefined);
   if (head) {
     try { call('importHead', head); info.learned = true; } catch (e) { await store('heads', 'delete', fingerprint); }
@@ -188,7 +200,7 @@ self.onmessage = async (ev) => {
   try {
     let result;
     switch (op) {
-      case 'open': result = await open(args); break;
+      case 'open': result = await open(args, id); break;
       case 'search': result = call('search', args.query, args.k); break;
       case 'encode': result = call('encode', JSON.stringify(args.texts)); break;
       case 'feedback': result = await feedback(args); break;

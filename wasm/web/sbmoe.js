@@ -28,15 +28,29 @@
 
 /**
  * Opens the bundle at bundleURL (a folder URL holding manifest.json).
+ *
+ * The documents and the keyword (BM25) index arrive first, then the model. With
+ * {wait: 'lexical'} the promise resolves as soon as keyword search works, and `ready`
+ * resolves when the model has loaded; search() uses the best it has (`mode` says which:
+ * 'lexical', then 'hybrid'). The default waits for the model.
  * Rejects with an Error that names the file when a file is missing, truncated or corrupt.
  * @param {string|URL} bundleURL
- * @param {{onProgress?: (p: Progress) => void, workerURL?: string|URL}} [options]
+ * @param {{onProgress?: (p: Progress) => void, wait?: 'model'|'lexical', workerURL?: string|URL}} [options]
  * @returns {Promise<Retriever>}
  */
 export async function open(bundleURL, options = {}) {
   const workerURL = options.workerURL || new URL('./sbmoe-worker.js', import.meta.url);
   const r = new Retriever(new Worker(workerURL), options.onProgress);
-  r.info = await r._call('open', { bundleURL: new URL(bundleURL, location.href).href });
+  let lexical;
+  const lexicalReady = new Promise((resolve) => { lexical = resolve; });
+  r.ready = r._call('open', { bundleURL: new URL(bundleURL, location.href).href }, null, (info) => {
+    r.info = info; r.mode = info.mode; lexical();
+  }).then((info) => { r.info = info; r.mode = info.mode; lexical(); return r; });
+  if (options.wait === 'lexical') {
+    await Promise.race([lexicalReady, r.ready]);
+  } else {
+    await r.ready;
+  }
   return r;
 }
 
@@ -47,8 +61,12 @@ export class Retriever {
     this._next = 1;
     this._pending = new Map();
     this._onProgress = onProgress;
-    /** What open() found: fingerprint, documents, dim, kernels, learned, feedback, downloaded. */
+    /** What open() found: fingerprint, documents, dim, kernels, mode, learned, feedback, downloaded. */
     this.info = null;
+    /** How search() ranks now: 'lexical' (keywords, the model still loading), 'hybrid' or 'dense'. */
+    this.mode = null;
+    /** Resolves (to this retriever) when the model has loaded. */
+    this.ready = null;
     worker.onmessage = (ev) => this._receive(ev.data);
     worker.onerror = (ev) => {
       const err = new Error(`sbmoe worker: ${ev.message || 'failed to start'}`);
@@ -63,14 +81,15 @@ export class Retriever {
     const p = this._pending.get(msg.id);
     if (!p) return;
     if (msg.type === 'train-progress') { if (p.onProgress) p.onProgress(msg); return; }
+    if (msg.type === 'lexical') { if (p.onLexical) p.onLexical(msg.info); return; }
     this._pending.delete(msg.id);
     if (msg.error) p.reject(new Error(msg.error)); else p.resolve(msg.result);
   }
 
-  _call(op, args, onProgress) {
+  _call(op, args, onProgress, onLexical) {
     const id = this._next++;
     return new Promise((resolve, reject) => {
-      this._pending.set(id, { resolve, reject, onProgress });
+      this._pending.set(id, { resolve, reject, onProgress, onLexical });
       this._worker.postMessage({ id, op, args });
     });
   }
@@ -82,7 +101,9 @@ export class Retriever {
    * @returns {Promise<Hit[]>}
    */
   async search(query, { k = 10 } = {}) {
-    return (await this._call('search', { query, k })).hits;
+    const out = await this._call('search', { query, k });
+    this.mode = out.mode;
+    return out.hits;
   }
 
   /**

@@ -28,6 +28,7 @@ import (
 
 	"github.com/sbmoe/sbmoe/core/beir"
 	"github.com/sbmoe/sbmoe/core/bundle"
+	"github.com/sbmoe/sbmoe/core/lexical"
 	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/core/tokenizer"
 	"github.com/sbmoe/sbmoe/core/weights"
@@ -102,7 +103,20 @@ func Write(ctx context.Context, r *retriever.Retriever, docs []beir.Doc, opt Opt
 	if _, err := ix.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("bundle: %s: %w", bundle.IndexFile, err)
 	}
-	files[bundle.IndexFile] = buf.Bytes()
+	files[bundle.IndexFile] = slices.Clone(buf.Bytes())
+	ids, texts := make([]string, len(docs)), make([]string, len(docs))
+	for i, d := range docs {
+		ids[i], texts[i] = d.ID, beir.DocText(d)
+	}
+	lex, err := lexical.Build(ids, texts)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	buf.Reset()
+	if _, err := lex.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("bundle: %s: %w", bundle.LexicalFile, err)
+	}
+	files[bundle.LexicalFile] = slices.Clone(buf.Bytes())
 	display := make([]bundle.Doc, len(docs))
 	for i, d := range docs {
 		display[i] = bundle.Doc{ID: d.ID, Title: d.Title, Snippet: Snippet(d.Text, SnippetRunes)}
@@ -175,7 +189,7 @@ func Write(ctx context.Context, r *retriever.Retriever, docs []beir.Doc, opt Opt
 
 // downloaded reports whether a page fetches the file before its first result.
 func downloaded(p string) bool {
-	return p == bundle.IndexFile || p == bundle.DocsFile || strings.HasPrefix(p, bundle.ModelDir+"/") ||
+	return p == bundle.IndexFile || p == bundle.DocsFile || p == bundle.LexicalFile || strings.HasPrefix(p, bundle.ModelDir+"/") ||
 		p == "sbmoe.wasm" || p == "wasm_exec.js" || p == "sbmoe.js" || p == "sbmoe-worker.js"
 }
 
