@@ -265,7 +265,7 @@ func TestLearnHead(t *testing.T) {
 		return sum
 	}
 	before := ranks()
-	res, err := b.LearnHead(ctx, feedback, LearnOptions{Epochs: 40, LR: 0.01, Recipe: RecipePaper})
+	res, err := b.LearnHead(ctx, feedback, LearnOptions{Epochs: 40, LR: 0.01})
 	if err != nil {
 		t.Fatal(err)
 	}
