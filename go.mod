@@ -4,7 +4,6 @@ go 1.27.3
 
 require (
 	github.com/andybalholm/brotli v1.3.0
-	github.com/nlpodyssey/gopickle v0.2.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/tetratelabs/wazero v1.12.0
 	golang.org/x/text v0.44.0

@@ -1,6 +1,7 @@
 package beir
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,7 +23,9 @@ func FuzzLoadCorpus(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		docs, err := ReadCorpus(strings.NewReader(string(data)), "corpus.jsonl")
+		var docs []Doc
+		var err error
+		checkRead(t, len(data), corpusBound, func() { docs, err = ReadCorpus(bytes.NewReader(data), "corpus.jsonl") })
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "corpus.jsonl") {
 				t.Errorf("error %q does not name the file", err)
@@ -59,7 +62,9 @@ func FuzzLoadQrels(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		qrels, err := ReadQrels(strings.NewReader(string(data)), "test.tsv")
+		var qrels Qrels
+		var err error
+		checkRead(t, len(data), qrelsBound, func() { qrels, err = ReadQrels(bytes.NewReader(data), "test.tsv") })
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "test.tsv") {
 				t.Errorf("error %q does not name the file", err)

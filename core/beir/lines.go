@@ -12,6 +12,11 @@ import (
 	"unicode/utf8"
 )
 
+// maxLineBytes bounds a line, which is one document of a corpus: far above any BEIR document,
+// and it keeps a damaged or hostile file (a gzip bomb of one line, say) from taking memory
+// in one piece.
+const maxLineBytes = 64 << 20
+
 // lineReader yields the non-blank lines of a text file with their 1-based
 // line numbers. It reads through bufio.Reader rather than bufio.Scanner
 // because a Scanner refuses lines over its buffer limit, and a single corpus
@@ -20,6 +25,7 @@ type lineReader struct {
 	r    *bufio.Reader
 	name string
 	line int
+	buf  []byte // the current line, reused
 }
 
 func newLineReader(r io.Reader, name string) *lineReader {
@@ -30,7 +36,7 @@ func newLineReader(r io.Reader, name string) *lineReader {
 // io.EOF after the last one. The returned slice is valid until the next call.
 func (lr *lineReader) next() ([]byte, error) {
 	for {
-		line, err := lr.r.ReadBytes('\n')
+		line, err := lr.readLine()
 		if len(line) == 0 && err != nil {
 			if err == io.EOF {
 				return nil, io.EOF
@@ -50,6 +56,21 @@ func (lr *lineReader) next() ([]byte, error) {
 			continue
 		}
 		return line, nil
+	}
+}
+
+// readLine returns the next line, line end included, in lr.buf.
+func (lr *lineReader) readLine() ([]byte, error) {
+	lr.buf = lr.buf[:0]
+	for {
+		frag, err := lr.r.ReadSlice('\n')
+		if len(lr.buf)+len(frag) > maxLineBytes {
+			return nil, fmt.Errorf("line longer than %d bytes", maxLineBytes)
+		}
+		lr.buf = append(lr.buf, frag...)
+		if err != bufio.ErrBufferFull {
+			return lr.buf, err
+		}
 	}
 }
 

@@ -79,15 +79,22 @@ func (hc *hfConfig) check() error {
 	if _, ok := activations[hc.HiddenAct]; !ok {
 		return fmt.Errorf("field hidden_act: %q is not supported (want one of gelu, gelu_new, gelu_pytorch_tanh, relu)", hc.HiddenAct)
 	}
-	positive := []struct {
-		name string
-		v    int
-	}{{"vocab_size", hc.VocabSize}, {"hidden_size", hc.HiddenSize}, {"num_hidden_layers", hc.NumLayers},
-		{"num_attention_heads", hc.NumHeads}, {"intermediate_size", hc.IntermediateSize},
-		{"max_position_embeddings", hc.MaxPositions}, {"type_vocab_size", hc.TypeVocabSize}}
-	for _, f := range positive {
+	// The weights must match every size, but the loader builds layer after layer before it
+	// finds that they do not: the largest sizes are bounded so that a forged config fails at
+	// once. The bounds are far above any BERT (BERT-large: 24 layers of 1024, 30522 tokens).
+	sizes := []struct {
+		name   string
+		v, max int
+	}{{"vocab_size", hc.VocabSize, 1 << 24}, {"hidden_size", hc.HiddenSize, 1 << 16},
+		{"num_hidden_layers", hc.NumLayers, 1 << 10}, {"num_attention_heads", hc.NumHeads, 1 << 16},
+		{"intermediate_size", hc.IntermediateSize, 1 << 18}, {"max_position_embeddings", hc.MaxPositions, 1 << 20},
+		{"type_vocab_size", hc.TypeVocabSize, 1 << 16}}
+	for _, f := range sizes {
 		if f.v <= 0 {
 			return fmt.Errorf("field %s: must be a positive integer, got %d", f.name, f.v)
+		}
+		if f.v > f.max {
+			return fmt.Errorf("field %s: %d, at most %d is supported", f.name, f.v, f.max)
 		}
 	}
 	if hc.HiddenSize%hc.NumHeads != 0 {
@@ -112,9 +119,13 @@ func (c *Config) readSentenceTransformers(fsys fs.FS) error {
 		}
 		return err
 	}
+	pooling := 0
 	for _, m := range modules {
 		switch {
 		case strings.HasSuffix(m.Type, ".Pooling"):
+			if pooling++; pooling > 1 {
+				return errors.New("load modules.json: more than one Pooling module")
+			}
 			var p struct {
 				CLS      bool `json:"pooling_mode_cls_token"`
 				Mean     bool `json:"pooling_mode_mean_tokens"`

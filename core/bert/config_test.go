@@ -64,6 +64,12 @@ func TestLoadErrors(t *testing.T) {
 		{"max pooling", func(d string) error {
 			return rewrite(d, filepath.Join("1_Pooling", "config.json"), `"pooling_mode_max_tokens": false`, `"pooling_mode_max_tokens": true`)
 		}, []string{"1_Pooling", "pooling"}},
+		{"forged layer count", func(d string) error {
+			return rewrite(d, "config.json", `"num_hidden_layers": 2`, `"num_hidden_layers": 1000000000`)
+		}, []string{"config.json", "field num_hidden_layers: 1000000000, at most 1024"}},
+		{"two pooling modules", func(d string) error {
+			return rewrite(d, "modules.json", `[`, `[{"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},`)
+		}, []string{"modules.json", "more than one Pooling module"}},
 		{"missing tokenizer", func(d string) error {
 			os.Remove(filepath.Join(d, "vocab.txt"))
 			return os.Remove(filepath.Join(d, "tokenizer.json"))

@@ -283,8 +283,10 @@ func FuzzRead(f *testing.F) {
 	}
 	f.Add([]byte(magic))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ix, streamErr := Read(bytes.NewReader(data))
-		_, sizedErr := readIndex(bytes.NewReader(data), int64(len(data)))
+		var ix *Index
+		var streamErr, sizedErr error
+		checkRead(t, len(data), indexBound, func() { ix, streamErr = Read(bytes.NewReader(data)) })
+		checkRead(t, len(data), indexBound, func() { _, sizedErr = readIndex(bytes.NewReader(data), int64(len(data))) })
 		if (streamErr == nil) != (sizedErr == nil) {
 			t.Fatalf("stream and sized reads disagree: %v vs %v", streamErr, sizedErr)
 		}

@@ -127,7 +127,9 @@ func FuzzReadTREC(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, input string) {
-		run, err := ReadTREC(strings.NewReader(input))
+		var run Run
+		var err error
+		checkRead(t, len(input), trecBound, func() { run, err = ReadTREC(strings.NewReader(input)) })
 		if err != nil {
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"unicode/utf8"
 )
 
 // ManifestFile is the file that makes a folder a trained sbmoe model (what sbmoe train
@@ -71,6 +72,11 @@ func (m Manifest) Marshal() ([]byte, error) {
 // ParseManifest reads sbmoe.json. Unknown fields are errors: a misspelt field would
 // otherwise fall back to its default silently.
 func ParseManifest(b []byte) (Manifest, error) {
+	// Checked first: encoding/json would replace each invalid byte of an unknown field's
+	// name by an escape in its error, costing 60 bytes of memory per byte of input.
+	if !utf8.Valid(b) {
+		return Manifest{}, errors.New("not valid UTF-8")
+	}
 	var m Manifest
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()

@@ -325,7 +325,9 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(`{"format": "sbmoe-model", "version": 1, "encoder": "."}`))
 	f.Add([]byte(`{"format": "sbmoe-model", "version": 1, "encoder": "a/../../b", "head": "/etc/passwd"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := ParseManifest(b)
+		var m Manifest
+		var err error
+		checkRead(t, len(b), manifestBound, func() { m, err = ParseManifest(b) })
 		if err != nil {
 			return
 		}

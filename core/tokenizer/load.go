@@ -45,7 +45,7 @@ func LoadFS(fsys fs.FS) (*Tokenizer, error) {
 		return nil, fmt.Errorf("load tokenizer_config.json: %w", err)
 	}
 	vocab := parseVocabTxt(vocabData)
-	opts.SpecialTokens = inVocab(opts.SpecialTokens, vocab)
+	opts.SpecialTokens = longestFirst(inVocab(opts.SpecialTokens, vocab))
 	t, err := New(vocab, opts)
 	if err != nil {
 		return nil, fmt.Errorf("load vocab.txt: %w", err)
@@ -75,12 +75,38 @@ func parseVocabTxt(data []byte) []string {
 // inVocab keeps the special tokens that vocab holds: transformers would append the others as
 // new ids, which no checkpoint's embedding table has rows for.
 func inVocab(special, vocab []string) []string {
+	found := make(map[string]bool, len(special))
+	for _, tok := range special {
+		found[tok] = false
+	}
+	for _, tok := range vocab {
+		if _, ok := found[tok]; ok {
+			found[tok] = true
+		}
+	}
 	kept := special[:0]
 	for _, tok := range special {
-		if slices.Contains(vocab, tok) {
+		if found[tok] {
 			kept = append(kept, tok)
 		}
 	}
+	return kept
+}
+
+// longestFirst drops repeated special tokens and orders the rest longest first, keeping the
+// order of tokens of one length: the order New gives them. New sorts by insertion, which
+// takes time quadratic in the number of tokens unless they come sorted, and a file may list
+// thousands.
+func longestFirst(special []string) []string {
+	seen := make(map[string]bool, len(special))
+	kept := special[:0]
+	for _, tok := range special {
+		if !seen[tok] {
+			seen[tok] = true
+			kept = append(kept, tok)
+		}
+	}
+	slices.SortStableFunc(kept, func(a, b string) int { return len(b) - len(a) })
 	return kept
 }
 
@@ -190,6 +216,7 @@ func parseTokenizerJSON(data []byte) (*Tokenizer, error) {
 		}
 		opts.SpecialTokens = append(opts.SpecialTokens, a.Content)
 	}
+	opts.SpecialTokens = longestFirst(opts.SpecialTokens)
 	t, err := New(tokens, opts)
 	if err != nil {
 		return nil, fmt.Errorf("field model: %w", err)

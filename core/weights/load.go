@@ -110,16 +110,14 @@ func readSharded(fsys fs.FS, indexName string, read func(fs.FS, string) (Set, er
 	if len(index.WeightMap) == 0 {
 		return nil, fmt.Errorf("%s: field weight_map: empty", indexName)
 	}
-	var shards []string
+	listed := make(map[string]bool)
 	for _, shard := range index.WeightMap {
 		if !fs.ValidPath(shard) || path.Dir(shard) != "." {
 			return nil, fmt.Errorf("%s: field weight_map: shard %q is not a file beside the index", indexName, shard)
 		}
-		if !slices.Contains(shards, shard) {
-			shards = append(shards, shard)
-		}
+		listed[shard] = true
 	}
-	slices.Sort(shards)
+	shards := slices.Sorted(maps.Keys(listed))
 
 	all := make(Set, len(index.WeightMap))
 	for _, shard := range shards {

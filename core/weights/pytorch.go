@@ -2,7 +2,6 @@ package weights
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -12,9 +11,6 @@ import (
 	"os"
 	"path"
 	"strings"
-
-	"github.com/nlpodyssey/gopickle/pickle"
-	"github.com/nlpodyssey/gopickle/types"
 )
 
 // storageRef is a storage named by a pickle's persistent id; its bytes live outside the pickle.
@@ -22,6 +18,16 @@ type storageRef struct {
 	key   string
 	dtype dtype
 	numel int
+}
+
+// pickledTensor is a call of torch._utils._rebuild_tensor_v2 as the pickle makes it. Its size
+// and stride stay tuples until materialize turns them into a view, once per pickledTensor
+// however often the pickle refers to it, so that repeating one call costs a pickle no more
+// memory than the bytes of the repetition.
+type pickledTensor struct {
+	storage      *storageRef
+	offset       int
+	size, stride pyTuple
 }
 
 // tensorRef is what torch._utils._rebuild_tensor_v2 describes: a strided view into a storage.
@@ -33,7 +39,14 @@ type tensorRef struct {
 }
 
 // ReadPyTorch reads a state dict saved by torch.save (pytorch_model.bin), in the zip format of
-// torch ≥ 1.6 or the older stream of pickles. Only tensors are accepted as values.
+// torch ≥ 1.6 or the older stream of pickles. Only tensors are accepted as values; tensors
+// that share a whole storage in the checkpoint (tied weights) share Data in the Set.
+//
+// Memory is bounded by the file: zip records together may hold no more bytes than the file
+// and their CRC-32 must match, the pickle is read by this package's own unpickler (see
+// pickle.go), which checks every declared length against the bytes left, each storage holds
+// no more bytes than its record, and views copied out of storages may total no more
+// elements than the storages hold.
 func ReadPyTorch(path string) (Set, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -53,7 +66,7 @@ func readPyTorch(r io.ReaderAt, size int64) (Set, error) {
 	case string(magic[:]) == "PK\x03\x04":
 		return readTorchZip(r, size)
 	case magic[0] == 0x80: // pickle PROTO opcode: the pre-1.6 format starts with a pickled magic number
-		return readTorchLegacy(bufio.NewReader(io.NewSectionReader(r, 0, size)), size)
+		return readTorchLegacy(newPickleInput(io.NewSectionReader(r, 0, size), size))
 	}
 	return nil, errors.New("not a torch.save file (neither a zip archive nor a pickle); tar checkpoints of torch < 0.4 are not supported")
 }
@@ -79,8 +92,12 @@ func readTorchZip(r io.ReaderAt, size int64) (Set, error) {
 	if _, ok := records[root+"constants.pkl"]; ok {
 		return nil, errors.New("TorchScript archives are not supported; save the state_dict with torch.save")
 	}
+	budget := size // bytes the records read may still hold: see readRecord
 	if rec, ok := records[root+"byteorder"]; ok {
-		order, err := readRecord(rec, 16)
+		if rec.UncompressedSize64 > 16 {
+			return nil, fmt.Errorf("record %s: %d bytes, want \"little\"", rec.Name, rec.UncompressedSize64)
+		}
+		order, err := readRecord(rec, &budget)
 		if err != nil {
 			return nil, fmt.Errorf("record %s: %w", rec.Name, err)
 		}
@@ -88,20 +105,24 @@ func readTorchZip(r io.ReaderAt, size int64) (Set, error) {
 			return nil, fmt.Errorf("record %s: byte order %q is not supported", rec.Name, order)
 		}
 	}
-	pkl, err := readRecord(records[root+"data.pkl"], size)
+	pkl, err := readRecord(records[root+"data.pkl"], &budget)
 	if err != nil {
 		return nil, fmt.Errorf("record %sdata.pkl: %w", root, err)
 	}
 
 	storages := make(map[string]*storageRef)
-	persistentLoad := func(id any) (any, error) {
-		t, ok := id.(*types.Tuple)
-		if !ok || t.Len() != 5 || t.Get(0) != "storage" {
-			return nil, fmt.Errorf("persistent id %v: want (\"storage\", class, key, location, numel)", id)
-		}
-		return lookupStorage(storages, t.Get(1), t.Get(2), t.Get(4), size)
+	u := unpickler{
+		in:     newPickleInput(bytes.NewReader(pkl), int64(len(pkl))),
+		global: torchClass,
+		persistentLoad: func(id any) (any, error) {
+			t, ok := id.(pyTuple)
+			if !ok || len(t) != 5 || t[0] != "storage" {
+				return nil, fmt.Errorf("persistent id is %s, want (\"storage\", class, key, location, numel)", pyType(id))
+			}
+			return lookupStorage(storages, t[1], t[2], t[4], size)
+		},
 	}
-	obj, err := unpickle(bytes.NewReader(pkl), persistentLoad)
+	obj, err := u.load()
 	if err != nil {
 		return nil, fmt.Errorf("record %sdata.pkl: %w", root, err)
 	}
@@ -116,17 +137,25 @@ func readTorchZip(r io.ReaderAt, size int64) (Set, error) {
 			return nil, fmt.Errorf("storage %s: record %s holds %d bytes, want %d for %d %s elements",
 				st.key, name, rec.UncompressedSize64, want, st.numel, st.dtype.name)
 		}
-		return readRecord(rec, size)
+		b, err := readRecord(rec, &budget)
+		if err != nil {
+			return nil, fmt.Errorf("storage %s: record %s: %w", st.key, name, err)
+		}
+		return b, nil
 	}
 	return materialize(obj, load)
 }
 
-// readRecord reads a whole zip record, refusing records that claim more than limit bytes so a
-// forged directory cannot trigger a huge allocation.
-func readRecord(f *zip.File, limit int64) ([]byte, error) {
-	if f.UncompressedSize64 > uint64(limit) {
-		return nil, fmt.Errorf("record claims %d bytes, more than the %d-byte file", f.UncompressedSize64, limit)
+// readRecord reads a whole zip record and checks its CRC-32. The records read may together
+// hold no more bytes than the file: *budget starts at the file size and counts down. Stored
+// records cannot break that rule unless the directory lists one record under several
+// names, and a compressed record may not inflate past it, so neither a forged directory
+// nor a zip bomb can drive an allocation beyond the file's size.
+func readRecord(f *zip.File, budget *int64) ([]byte, error) {
+	if f.UncompressedSize64 > uint64(*budget) {
+		return nil, fmt.Errorf("record claims %d bytes, more than the %d the file has left for its records", f.UncompressedSize64, *budget)
 	}
+	*budget -= int64(f.UncompressedSize64)
 	rc, err := f.Open()
 	if err != nil {
 		return nil, err
@@ -134,6 +163,14 @@ func readRecord(f *zip.File, limit int64) ([]byte, error) {
 	defer rc.Close()
 	b := make([]byte, f.UncompressedSize64)
 	if _, err := io.ReadFull(rc, b); err != nil {
+		return nil, err
+	}
+	// Reading on to the end makes archive/zip compare the checksum.
+	var one [1]byte
+	if _, err := io.ReadFull(rc, one[:]); err != io.EOF {
+		if err == nil {
+			err = errors.New("record holds more bytes than its header says")
+		}
 		return nil, err
 	}
 	return b, nil
@@ -145,64 +182,68 @@ const legacyMagic = "1950a86a20f9469cfc6c"
 // readTorchLegacy reads the pre-1.6 format: pickled magic number, protocol version and system
 // info, the pickled object, a pickled list of storage keys, then for each key its element count
 // (int64, little-endian) and raw data.
-func readTorchLegacy(r *bufio.Reader, size int64) (Set, error) {
+func readTorchLegacy(in *pickleInput) (Set, error) {
 	header := []string{"magic number", "protocol version", "system info"}
 	for i, what := range header {
-		v, err := unpickle(r, nil)
+		u := unpickler{in: in, global: torchClass}
+		v, err := u.load()
 		if err != nil {
 			return nil, fmt.Errorf("legacy format: %s: %w", what, err)
 		}
 		if i == 0 {
 			if n, ok := v.(*big.Int); !ok || n.Text(16) != legacyMagic {
-				return nil, fmt.Errorf("legacy format: bad magic number %v", v)
+				return nil, fmt.Errorf("legacy format: bad magic number (%s)", pyType(v))
 			}
 		}
 	}
 	storages := make(map[string]*storageRef)
-	persistentLoad := func(id any) (any, error) {
-		t, ok := id.(*types.Tuple)
-		if !ok || t.Len() != 6 || t.Get(0) != "storage" {
-			return nil, fmt.Errorf("persistent id %v: want (\"storage\", class, key, location, numel, view)", id)
-		}
-		if t.Get(5) != nil {
-			return nil, fmt.Errorf("storage %v: storage views of the legacy format are not supported", t.Get(2))
-		}
-		return lookupStorage(storages, t.Get(1), t.Get(2), t.Get(4), size)
+	u := unpickler{
+		in:     in,
+		global: torchClass,
+		persistentLoad: func(id any) (any, error) {
+			t, ok := id.(pyTuple)
+			if !ok || len(t) != 6 || t[0] != "storage" {
+				return nil, fmt.Errorf("persistent id is %s, want (\"storage\", class, key, location, numel, view)", pyType(id))
+			}
+			if t[5] != nil {
+				return nil, errors.New("storage views of the legacy format are not supported")
+			}
+			return lookupStorage(storages, t[1], t[2], t[4], in.left)
+		},
 	}
-	obj, err := unpickle(r, persistentLoad)
+	obj, err := u.load()
 	if err != nil {
 		return nil, fmt.Errorf("legacy format: %w", err)
 	}
-	keysObj, err := unpickle(r, nil)
+	u = unpickler{in: in, global: torchClass}
+	keysObj, err := u.load()
 	if err != nil {
 		return nil, fmt.Errorf("legacy format: storage keys: %w", err)
 	}
-	keys, ok := keysObj.(*types.List)
+	keys, ok := keysObj.(*pyList)
 	if !ok {
-		return nil, fmt.Errorf("legacy format: storage keys: got %T, want a list", keysObj)
+		return nil, fmt.Errorf("legacy format: storage keys: got %s, want a list", pyType(keysObj))
 	}
-	data := make(map[string][]byte, len(*keys))
-	remaining := size
-	for _, k := range *keys {
+	data := make(map[string][]byte)
+	for i, k := range keys.items {
 		key, _ := k.(string)
 		st, ok := storages[key]
 		if !ok {
-			return nil, fmt.Errorf("legacy format: storage %v: not referenced by any tensor", k)
+			return nil, fmt.Errorf("legacy format: storage key %d (%s): not referenced by any tensor", i, pyType(k))
 		}
-		var count int64
-		if err := binary.Read(r, binary.LittleEndian, &count); err != nil {
-			return nil, fmt.Errorf("legacy format: storage %s: %w", key, err)
+		if _, dup := data[key]; dup {
+			return nil, fmt.Errorf("legacy format: storage %s: listed twice", key)
 		}
-		nbytes := count * int64(st.dtype.size)
-		if count != int64(st.numel) || nbytes > remaining {
+		b, err := in.fixed(8)
+		if err != nil {
+			return nil, fmt.Errorf("legacy format: storage %s: element count: %w", key, err)
+		}
+		if count := int64(binary.LittleEndian.Uint64(b)); count != int64(st.numel) {
 			return nil, fmt.Errorf("legacy format: storage %s: %d elements on disk, %d in the pickle", key, count, st.numel)
 		}
-		remaining -= nbytes
-		b := make([]byte, nbytes)
-		if _, err := io.ReadFull(r, b); err != nil {
+		if data[key], err = in.take(uint64(st.numel) * uint64(st.dtype.size)); err != nil {
 			return nil, fmt.Errorf("legacy format: storage %s: %w", key, err)
 		}
-		data[key] = b
 	}
 	load := func(st *storageRef) ([]byte, error) {
 		b, ok := data[st.key]
@@ -221,7 +262,7 @@ func lookupStorage(storages map[string]*storageRef, class, key, numel any, fileS
 	k, keyOK := key.(string)
 	n, numelOK := numel.(int)
 	if !ok || !keyOK || !numelOK || n < 0 || int64(n) > fileSize/int64(dt.size) {
-		return nil, fmt.Errorf("storage %v: bad persistent id (class %v, numel %v)", key, class, numel)
+		return nil, fmt.Errorf("storage: bad persistent id (class %s, key %s, numel %s)", pyType(class), pyType(key), pyType(numel))
 	}
 	if st, ok := storages[k]; ok {
 		if st.dtype.name != dt.name || st.numel != n {
@@ -233,26 +274,6 @@ func lookupStorage(storages map[string]*storageRef, class, key, numel any, fileS
 	storages[k] = st
 	return st, nil
 }
-
-// unpickle runs gopickle with torch's classes resolved by torchClass. gopickle trusts lengths
-// and indexes in its input, so a malformed pickle can make it panic; that is turned into an
-// error here, because a corrupt checkpoint is bad input, not a programming error.
-func unpickle(r io.Reader, persistentLoad func(any) (any, error)) (obj any, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			obj, err = nil, fmt.Errorf("malformed pickle: %v", p)
-		}
-	}()
-	u := pickle.NewUnpickler(r)
-	u.FindClass = torchClass
-	u.PersistentLoad = persistentLoad
-	return u.Load()
-}
-
-// callable adapts a Go function to a pickled Python callable.
-type callable func(args ...any) (any, error)
-
-func (c callable) Call(args ...any) (any, error) { return c(args...) }
 
 // tensorType stands for torch.Tensor and torch.nn.Parameter when a pickle names them as the
 // type of a rebuilt tensor; both load as plain tensors.
@@ -269,18 +290,29 @@ func torchClass(module, name string) (any, error) {
 			return tensorType{}, nil
 		}
 	}
-	switch module + "." + name {
+	qualified := module + "." + name
+	callable := func(call func(pyTuple) (any, error)) (any, error) {
+		return &pyCallable{name: qualified, call: call}, nil
+	}
+	switch qualified {
+	case "collections.OrderedDict":
+		return callable(func(args pyTuple) (any, error) {
+			if len(args) != 0 {
+				return nil, fmt.Errorf("OrderedDict: %d arguments, want none", len(args))
+			}
+			return &pyDict{}, nil
+		})
 	case "torch._utils._rebuild_tensor_v2":
-		return callable(rebuildTensor), nil
+		return callable(rebuildTensor)
 	case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
-		return callable(func(args ...any) (any, error) {
+		return callable(func(args pyTuple) (any, error) {
 			if len(args) < 1 {
 				return nil, errors.New("_rebuild_parameter: no arguments")
 			}
 			return args[0], nil
-		}), nil
-	case "torch._tensor._rebuild_from_type_v2":
-		return callable(rebuildFromType), nil
+		})
+	case rebuildFromTypeName:
+		return callable(rebuildFromType)
 	case "torch.nn.parameter.Parameter":
 		return tensorType{}, nil
 	}
@@ -289,113 +321,137 @@ func torchClass(module, name string) (any, error) {
 
 // rebuildTensor mirrors torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride,
 // requires_grad, backward_hooks[, metadata]).
-func rebuildTensor(args ...any) (any, error) {
+func rebuildTensor(args pyTuple) (any, error) {
 	if len(args) < 4 {
 		return nil, fmt.Errorf("_rebuild_tensor_v2: %d arguments, want at least 4", len(args))
 	}
 	st, ok1 := args[0].(*storageRef)
 	offset, ok2 := args[1].(int)
-	shape, ok3 := intTuple(args[2])
-	stride, ok4 := intTuple(args[3])
-	if !ok1 || !ok2 || !ok3 || !ok4 {
-		return nil, fmt.Errorf("_rebuild_tensor_v2: unexpected arguments %v", args[:4])
+	size, ok3 := args[2].(pyTuple)
+	stride, ok4 := args[3].(pyTuple)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !isIntTuple(size) || !isIntTuple(stride) {
+		return nil, fmt.Errorf("_rebuild_tensor_v2: arguments are %s, %s, %s, %s; want a storage, an offset and two tuples of at most %d ints",
+			pyType(args[0]), pyType(args[1]), pyType(args[2]), pyType(args[3]), maxRank)
 	}
-	return &tensorRef{storage: st, offset: offset, shape: shape, stride: stride}, nil
+	return &pickledTensor{storage: st, offset: offset, size: size, stride: stride}, nil
 }
 
+const rebuildFromTypeName = "torch._tensor._rebuild_from_type_v2"
+
 // rebuildFromType mirrors torch._tensor._rebuild_from_type_v2(func, new_type, args, state),
-// which torch uses for Parameters and tensors carrying Python attributes.
-func rebuildFromType(args ...any) (any, error) {
+// which torch uses for Parameters and tensors carrying Python attributes. func may not be
+// rebuildFromType itself: torch never nests it, and a pickle nesting it a million times
+// deep would recurse as deep.
+func rebuildFromType(args pyTuple) (any, error) {
 	if len(args) != 4 {
 		return nil, fmt.Errorf("_rebuild_from_type_v2: %d arguments, want 4", len(args))
 	}
-	fn, ok1 := args[0].(types.Callable)
+	fn, ok1 := args[0].(*pyCallable)
 	_, ok2 := args[1].(tensorType)
-	fnArgs, ok3 := args[2].(*types.Tuple)
-	if !ok1 || !ok2 || !ok3 {
-		return nil, fmt.Errorf("_rebuild_from_type_v2: unexpected arguments %v", args[:3])
+	fnArgs, ok3 := args[2].(pyTuple)
+	if !ok1 || !ok2 || !ok3 || fn.name == rebuildFromTypeName {
+		return nil, fmt.Errorf("_rebuild_from_type_v2: arguments are %s, %s, %s; want a callable other than itself, a tensor type and a tuple",
+			pyType(args[0]), pyType(args[1]), pyType(args[2]))
 	}
-	return fn.Call(*fnArgs...)
+	return fn.call(fnArgs)
 }
 
-func intTuple(v any) ([]int, bool) {
-	t, ok := v.(*types.Tuple)
-	if !ok {
-		return nil, false
+func isIntTuple(t pyTuple) bool {
+	if len(t) > maxRank {
+		return false
 	}
-	out := make([]int, t.Len())
-	for i := range out {
-		if out[i], ok = t.Get(i).(int); !ok {
-			return nil, false
+	for _, v := range t {
+		if _, ok := v.(int); !ok {
+			return false
 		}
 	}
-	return out, true
+	return true
 }
 
-// materialize turns the unpickled state dict into a Set, loading each storage once and copying
-// each view out in row-major order.
+func ints(t pyTuple) []int {
+	out := make([]int, len(t))
+	for i, v := range t {
+		out[i] = v.(int)
+	}
+	return out
+}
+
+// maxViewCopies bounds the views copied out of storages: together they may hold at most
+// this many times the elements of the storages loaded. Transposed or sliced copies beside
+// the whole tensor fit; a pickle repeating an overlapping view of one storage does not.
+const maxViewCopies = 2
+
+// materialize turns the unpickled state dict into a Set, loading each storage once. A view
+// that is its whole storage in row-major order takes the decoded storage as its Data; any
+// other view is copied out in row-major order, within maxViewCopies, so that views
+// overlapping one storage many times cannot multiply the memory a file drives.
 func materialize(obj any, load func(*storageRef) ([]byte, error)) (Set, error) {
-	var entries []types.DictEntry
-	switch d := obj.(type) {
-	case *types.Dict:
-		entries = *d
-	case *types.OrderedDict:
-		for e := d.List.Front(); e != nil; e = e.Next() {
-			oe := e.Value.(*types.OrderedDictEntry)
-			entries = append(entries, types.DictEntry{Key: oe.Key, Value: oe.Value})
-		}
-	default:
-		return nil, fmt.Errorf("checkpoint holds %T, want a state dict", obj)
+	d, ok := obj.(*pyDict)
+	if !ok {
+		return nil, fmt.Errorf("checkpoint holds %s, want a state dict", pyType(obj))
 	}
-
-	refs := make(map[*storageRef]int)
-	views := make([]*tensorRef, len(entries))
-	names := make([]string, len(entries))
-	seen := make(map[string]bool, len(entries))
-	for i, e := range entries {
-		name, ok := e.Key.(string)
+	type loaded struct {
+		values  []float32
+		checked bool // values were checked for NaN and infinity
+	}
+	storages := make(map[*storageRef]*loaded)
+	tensors := make(map[*pickledTensor]*Tensor) // a tensor the dict lists under several names is built once
+	copyBudget := 0
+	s := make(Set, len(d.entries))
+	for _, e := range d.entries {
+		name, ok := e.key.(string)
 		if !ok {
-			return nil, fmt.Errorf("state dict key %v is not a string", e.Key)
+			return nil, fmt.Errorf("state dict key is %s, not a str", pyType(e.key))
 		}
-		view, ok := e.Value.(*tensorRef)
-		if !ok {
-			return nil, fmt.Errorf("tensor %s: value is %T, not a tensor", name, e.Value)
-		}
-		if seen[name] {
+		if _, dup := s[name]; dup {
 			return nil, fmt.Errorf("tensor %s: listed twice", name)
 		}
-		seen[name] = true
-		names[i], views[i] = name, view
-		refs[view.storage]++
-	}
-
-	decoded := make(map[*storageRef][]float32)
-	s := make(Set, len(entries))
-	for i, view := range views {
-		name, st := names[i], view.storage
+		pt, ok := e.value.(*pickledTensor)
+		if !ok {
+			return nil, fmt.Errorf("tensor %s: value is %s, not a tensor", name, pyType(e.value))
+		}
+		if t, ok := tensors[pt]; ok {
+			s[name] = &Tensor{Name: name, Shape: t.Shape, Data: t.Data}
+			continue
+		}
+		view := tensorRef{storage: pt.storage, offset: pt.offset, shape: ints(pt.size), stride: ints(pt.stride)}
 		if err := view.check(); err != nil {
 			return nil, fmt.Errorf("tensor %s: %w", name, err)
 		}
-		values, ok := decoded[st]
-		if !ok {
-			raw, err := load(st)
+		st := storages[view.storage]
+		if st == nil {
+			raw, err := load(view.storage)
 			if err != nil {
 				return nil, fmt.Errorf("tensor %s: %w", name, err)
 			}
-			values = make([]float32, st.numel)
-			st.dtype.decode(values, raw)
-			decoded[st] = values
+			st = &loaded{values: make([]float32, view.storage.numel)}
+			view.storage.dtype.decode(st.values, raw)
+			storages[view.storage] = st
+			copyBudget += maxViewCopies * view.storage.numel
 		}
 		var data []float32
-		if refs[st] == 1 && view.coversStorage() {
-			data = values // sole owner of the whole storage: no copy needed
+		if view.coversStorage() {
+			data = st.values // tied tensors share it, as they share the storage in PyTorch
+			if !st.checked {
+				if err := checkFinite(data); err != nil {
+					return nil, fmt.Errorf("tensor %s: %w", name, err)
+				}
+				st.checked = true
+			}
 		} else {
-			data = view.gather(values)
+			n, _ := numElements(view.shape, view.storage.numel)
+			if n > copyBudget {
+				return nil, fmt.Errorf("tensor %s: views copy more elements out of their storages than the storages hold", name)
+			}
+			copyBudget -= n
+			data = view.gather(st.values)
+			if err := checkFinite(data); err != nil {
+				return nil, fmt.Errorf("tensor %s: %w", name, err)
+			}
 		}
-		if err := checkFinite(data); err != nil {
-			return nil, fmt.Errorf("tensor %s: %w", name, err)
-		}
-		s[name] = &Tensor{Name: name, Shape: view.shape, Data: data}
+		t := &Tensor{Name: name, Shape: view.shape, Data: data}
+		tensors[pt] = t
+		s[name] = t
 	}
 	return s, nil
 }
