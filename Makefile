@@ -32,7 +32,7 @@ $(MODEL_DIR)/.complete:
 # WebAssembly build (GOOS=wasip1) under wazero. The encoder itself is checked there by
 # wasm/wasi, which compares the WebAssembly build's vectors with the native ones.
 WASM_TESTED := ./core/internal/kernel/ ./core/index/ ./core/metrics/ ./core/train/ ./core/tokenizer/ \
-	./core/weights/ ./core/retriever/ ./core/bundle/ ./moe/ ./moe/headtrain/
+	./core/weights/ ./core/retriever/ ./core/bundle/ ./core/lexical/ ./moe/ ./moe/headtrain/ ./wasm/edge/api/
 
 # Debian chromium and wabt, and the npm packages of tools/browser (playwright-core) in the
 # git-ignored out/browser-node: the Chromium tests need them. Without root it prints the
@@ -51,7 +51,7 @@ edge-deps:
 # twins (the Chromium tests of tools/browsertest too, each build's module in the page);
 # then the browser's packages run again inside the WebAssembly build under wazero, and the
 # kernels once more with the purego tag.
-test: model browser-deps
+test: model browser-deps edge-deps
 	GOEXPERIMENT=simd $(GO) test -count=1 -timeout=40m ./...
 	$(GO) test -count=1 -timeout=40m ./...
 	$(GO) build -o bin/wasmexec ./tools/wasmexec
