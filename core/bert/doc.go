@@ -21,6 +21,12 @@
 // Each layer file holds a layer's forward and backward side by side; there is no
 // dropout (the encoder trains as PyTorch's eval mode computes).
 //
+// Int8: [Model.QuantizeInt8] makes an int8 encoder (linear and embedding weights in
+// int8 with per-row scales, activations quantised per token as they arrive, int32
+// products; the rest float32), [Model.SaveInt8] writes its weights file
+// ([Int8WeightsFile]), [WriteInt8Folder] a whole model folder, and [LoadFS] reads such
+// a folder (the browser and the edge load it from bytes). It cannot be trained.
+//
 // Pooling and normalisation follow the checkpoint's sentence-transformers modules
 // (modules.json, 1_Pooling/config.json) when present, else mean pooling without
 // normalisation, as sentence-transformers does for a bare Hugging Face model.

@@ -5,6 +5,7 @@ package bert
 type embeddings struct {
 	word, position, tokenType []float32 // (vocab,h), (maxPositions,h), (types,h)
 	norm                      layerNorm
+	q                         *embeddingsInt8 // an int8 model's tables, in place of the three above
 }
 
 // forward: ids holds the sequences back to back, offs[s]..offs[s+1] being sequence s;
@@ -18,6 +19,10 @@ func (e *embeddings) forward(x, sum, stats []float32, ids []int32, offs []int, h
 		for r := offs[s]; r < offs[s+1]; r++ {
 			pos, id := r-offs[s], int(ids[r])
 			row := sum[r*h : (r+1)*h]
+			if e.q != nil {
+				e.q.sum(row, id, pos)
+				continue
+			}
 			w, p, t := e.word[id*h:(id+1)*h], e.position[pos*h:(pos+1)*h], e.tokenType[:h]
 			for i := range row {
 				row[i] = w[i] + t[i] + p[i]

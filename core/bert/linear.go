@@ -20,9 +20,13 @@ const rowBlock = 64
 // back into the panels. Inference never holds both.
 type linear struct {
 	in, out int
-	panels  []float32 // ⌈out/panelWidth⌉ panels of (in,panelWidth), zero-padded
-	w       []float32 // (out,in), nil until training needs it
-	b       []float32 // (out)
+	panels  []float32   // ⌈out/panelWidth⌉ panels of (in,panelWidth), zero-padded
+	w       []float32   // (out,in), nil until training needs it
+	b       []float32   // (out)
+	q       *linearInt8 // the int8 weight of an int8 model, which then has no panels
+	// observe, when set, sees every input (m,in) that forward gets: the int8
+	// quantiser's calibration.
+	observe func(x []float32, m int)
 }
 
 // newLinear takes a PyTorch weight (out,in) and bias (out).
@@ -45,6 +49,9 @@ func (l *linear) packFrom(w []float32) {
 
 // unpack materialises w from the panels if it is not held yet.
 func (l *linear) unpack() {
+	if l.q != nil {
+		panic("bert: an int8 model cannot be trained: it has no fp32 weights")
+	}
 	if l.w != nil {
 		return
 	}
@@ -59,6 +66,13 @@ func (l *linear) unpack() {
 
 // forward: x is (m,in), y is (m,out) and is overwritten.
 func (l *linear) forward(y, x []float32, m, threads int) {
+	if l.observe != nil {
+		l.observe(x[:m*l.in], m)
+	}
+	if l.q != nil {
+		l.q.forward(y, x, l.b, l.in, l.out, m, threads)
+		return
+	}
 	parallelFor(m, threads, 4, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			copy(y[r*l.out:(r+1)*l.out], l.b)

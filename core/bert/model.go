@@ -42,17 +42,15 @@ type layer struct {
 // files, the weights (model.safetensors, pytorch_model.bin or their shards) and
 // sentence-transformers' module configs. A browser or a worker passes an in-memory file
 // system of fetched bytes (fstest.MapFS, say); Load is LoadFS over a folder.
+//
+// A folder whose only weights are Int8WeightsFile loads as an int8 model.
 func LoadFS(fsys fs.FS) (*Model, error) {
-	cfg, err := LoadConfigFS(fsys)
+	cfg, tok, err := loadConfigTokenizer(fsys)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := tokenizer.LoadFS(fsys)
-	if err != nil {
-		return nil, err
-	}
-	if tok.VocabSize() > cfg.VocabSize {
-		return nil, fmt.Errorf("load: tokenizer has %d tokens but config.json field vocab_size is %d", tok.VocabSize(), cfg.VocabSize)
+	if onlyInt8(fsys) {
+		return loadInt8(fsys, cfg, tok)
 	}
 	set, file, err := weights.LoadFS(fsys)
 	if err != nil {
