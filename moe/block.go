@@ -26,6 +26,7 @@ type Block struct {
 	gate2   linear // cls_3: H/2 → E
 	noise   linear // noise_linear: H → E, frozen
 	experts []expert
+	gain    *train.Param // α of OutputGain, shape (1); nil for the paper's output
 	params  []*train.Param
 	st      state
 }
@@ -48,7 +49,8 @@ type Routing struct {
 // New builds a block with weights drawn as torch.nn.Linear draws them, in the authors'
 // construction order (cls_1, cls_3, noise_linear, then each expert's two layers), from a
 // PCG generator seeded with seed. The values are not PyTorch's (the generators differ); the
-// distributions are.
+// distributions are. A gain block's α starts at 0 and takes no draw, so its gate and
+// experts are those of the paper's block of the same seed.
 func New(cfg Config, seed uint64) (*Block, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("new moe block: %w", err)
@@ -84,7 +86,24 @@ func newBlock(cfg Config) *Block {
 		}
 		b.params = append(b.params, b.experts[m].up.w, b.experts[m].up.b, b.experts[m].down.w, b.experts[m].down.b)
 	}
+	if cfg.gained() {
+		b.gain = newParam(gainName, false, 1)
+		b.params = append(b.params, b.gain)
+	}
 	return b
+}
+
+// gainName is α's tensor in a head file: the one tensor the authors' state dict lacks.
+const gainName = "gain"
+
+// Gain is α of a gain block (OutputGain): how far the head moves every vector. It is 0
+// for an untrained block, which returns its input unchanged, and for a paper block, which
+// has no gain.
+func (b *Block) Gain() float32 {
+	if b.gain == nil {
+		return 0
+	}
+	return b.gain.Data[0]
 }
 
 // Clone returns a copy of the block's config and weights, with zero gradients and its own
@@ -113,7 +132,8 @@ func (b *Block) SetMix(m Mix) error {
 }
 
 // Params lists every tensor in state-dict order: cls_1, cls_3, noise_linear (Frozen, Grad
-// always zero), then specializer.0 … specializer.E-1, ready for train.AdamW. The slice and the
+// always zero), then specializer.0 … specializer.E-1, and last the gain of a gain block,
+// ready for train.AdamW. The slice and the
 // tensors are the block's own: the optimizer updates the block in place.
 func (b *Block) Params() []*train.Param { return b.params }
 
@@ -180,7 +200,8 @@ func (b *Block) forward(out, h []float32, rows int, mode Mode, eps []float32) Ro
 		b.experts[m].down.forward(s.expOut[lo*hidden:hi*hidden], act, hi-lo)
 	}
 
-	// Mixture y = Σ_m g_m·E_m(h), normalised, plus the residual.
+	// Mixture y = Σ_m g_m·E_m(h), normalised, plus the residual (scaled by α first in a
+	// gain block).
 	s.mix = grow(&s.mixBuf, rows*hidden)
 	clear(s.mix)
 	for m := range b.experts {
@@ -190,7 +211,12 @@ func (b *Block) forward(out, h []float32, rows int, mode Mode, eps []float32) Ro
 		}
 	}
 	s.norm = grow(&s.normBuf, rows)
-	normalizeResidualForward(out, s.norm, s.mix, s.h, rows, hidden)
+	if b.gain != nil {
+		s.gain = b.gain.Data[0]
+		gainResidualForward(out, s.norm, s.mix, s.h, rows, hidden, s.gain)
+	} else {
+		normalizeResidualForward(out, s.norm, s.mix, s.h, rows, hidden)
+	}
 
 	s.frac = grow(&s.fracBuf, e)
 	var aux float32
@@ -268,8 +294,14 @@ func (b *Block) Backward(dh, dout []float32, dAux float32) {
 
 	f32.Axpy(1, dout[:rows*hidden], dh[:rows*hidden]) // the residual
 
+	// dyhat is the gradient of the normalised mixture: dout, or α·dout in a gain block.
+	dyhat := dout
+	if b.gain != nil {
+		dyhat = grow(&s.dyhatBuf, rows*hidden)
+		b.gain.Grad[0] += gainResidualBackward(dyhat, dout, s.mix, s.norm, rows, hidden, s.gain)
+	}
 	dmix := grow(&s.dmixBuf, rows*hidden)
-	normalizeResidualBackward(dmix, dout, s.mix, s.norm, rows, hidden)
+	normalizeResidualBackward(dmix, dyhat, s.mix, s.norm, rows, hidden)
 
 	// Mixture → expert outputs and gate probabilities.
 	dexpOut := grow(&s.dexpOutBuf, slots*hidden)
@@ -286,8 +318,8 @@ func (b *Block) Backward(dh, dout []float32, dAux float32) {
 				de[i] = w * v
 			}
 			if straightThrough {
-				// out = c·ŷ + h with c = 1 + p_k − stopgrad(p_k): ∂out/∂p_k = ŷ.
-				dprobs[r*e+m] += f32.Dot(s.mix[r*hidden:(r+1)*hidden], dout[r*hidden:(r+1)*hidden]) / max(s.norm[r], normEps)
+				// out = c·ŷ + h with c = 1 + p_k − stopgrad(p_k): ∂out/∂p_k = ŷ (α·ŷ in a gain block).
+				dprobs[r*e+m] += f32.Dot(s.mix[r*hidden:(r+1)*hidden], dyhat[r*hidden:(r+1)*hidden]) / max(s.norm[r], normEps)
 			} else {
 				dprobs[r*e+m] += f32.Dot(eo, dm)
 			}

@@ -21,7 +21,15 @@
 // scale (out = (1 + p_k − stopgrad(p_k))·normalize(E_k(h)) + h) and adds a Switch-style
 // load-balancing loss; RATIONALE.md gives the reasons.
 //
+// Two outputs are offered. The paper's adds a unit vector to h from the first step, so an
+// untrained head already moves every vector as far as a normalised encoder's vector is
+// long. The gain output (Config.Output = OutputGain) is out = h + α·normalize(Σ g·E(h))
+// with one learned scalar α that starts at 0: the untrained head is the identity, bit for
+// bit, and training starts from the encoder's own ranking ([ProductConfig], the head the
+// product learns from feedback).
+//
 // Parameters carry the authors' PyTorch names (cls_1, cls_3, noise_linear,
 // specializer.<m>.query_embedding_changer_1/4) and layout (weight is (out,in)), so a head
-// saved by [Block.Save] reads as a slice of their state dict and back.
+// saved by [Block.Save] reads as a slice of their state dict and back; a gain block adds
+// one tensor, "gain" (shape [1]).
 package moe

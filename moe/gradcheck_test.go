@@ -15,7 +15,10 @@ import (
 // The learned router's gradient is, by design, not the gradient of its forward values: the
 // kept expert's scale is 1 + p_k − stopgrad(p_k). Its finite differences are taken of the
 // surrogate that defines it, L + Σ_r (p_rk − p_rk⁰)·(ŷ_r·R_r), with p⁰ the probabilities at
-// the unperturbed point and ŷ_r = out_r − h_r.
+// the unperturbed point and ŷ_r = out_r − h_r (which is α·normalize(y) in a gain block).
+//
+// Gain blocks (OutputGain) are checked at a trained α and at α = 0, the untrained head,
+// where the experts and the gate get no gradient from the output and α gets Σ ŷ·R.
 func TestGradFiniteDiff(t *testing.T) {
 	const hidden, experts, rows = 8, 3, 4
 	for _, tc := range []struct {
@@ -24,17 +27,29 @@ func TestGradFiniteDiff(t *testing.T) {
 		mix    Mix
 		mode   Mode
 		coef   float32
+		output Output
+		gain   float32 // α of a gain block
 	}{
-		{"paper/train", RouterPaper, MixTop1, Train, 0},
-		{"paper/eval/top1", RouterPaper, MixTop1, Eval, 0},
-		{"paper/eval/all", RouterPaper, MixAll, Eval, 0},
-		{"learned/train", RouterLearned, MixTop1, Train, 0.3},
-		{"learned/eval/top1", RouterLearned, MixTop1, Eval, 0.3},
-		{"learned/eval/all", RouterLearned, MixAll, Eval, 0.3},
+		{"paper/train", RouterPaper, MixTop1, Train, 0, "", 0},
+		{"paper/eval/top1", RouterPaper, MixTop1, Eval, 0, "", 0},
+		{"paper/eval/all", RouterPaper, MixAll, Eval, 0, "", 0},
+		{"learned/train", RouterLearned, MixTop1, Train, 0.3, "", 0},
+		{"learned/eval/top1", RouterLearned, MixTop1, Eval, 0.3, "", 0},
+		{"learned/eval/all", RouterLearned, MixAll, Eval, 0.3, "", 0},
+		{"gain/paper/train", RouterPaper, MixTop1, Train, 0, OutputGain, 0.7},
+		{"gain/paper/eval/all", RouterPaper, MixAll, Eval, 0, OutputGain, -0.4},
+		{"gain/learned/train", RouterLearned, MixTop1, Train, 0.3, OutputGain, 0.7},
+		{"gain/learned/eval/top1", RouterLearned, MixTop1, Eval, 0.3, OutputGain, 1.3},
+		{"gain/learned/eval/all", RouterLearned, MixAll, Eval, 0.3, OutputGain, 0.7},
+		{"gain/paper/train/untrained", RouterPaper, MixTop1, Train, 0, OutputGain, 0},
+		{"gain/learned/train/untrained", RouterLearned, MixTop1, Train, 0.3, OutputGain, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{Hidden: hidden, Experts: experts, Router: tc.router, Mix: tc.mix, BalanceCoef: tc.coef}
+			cfg := Config{Hidden: hidden, Experts: experts, Router: tc.router, Mix: tc.mix, BalanceCoef: tc.coef, Output: tc.output}
 			b, h, r, noise := clearOfKinks(t, cfg, rows, tc.mode)
+			if b.gain != nil {
+				b.gain.Data[0] = tc.gain
+			}
 			straightThrough := tc.router == RouterLearned && (tc.mode == Train || tc.mix == MixTop1)
 
 			out := make([]float32, rows*hidden)

@@ -121,13 +121,24 @@ func Load(dir string) (*Block, error) {
 
 // fromTensors builds the block cfg describes from a checkpoint's tensors.
 func fromTensors(cfg Config, set weights.Set) (*Block, error) {
-	// The gate's shapes pin H and E to what the file holds before the block is allocated,
-	// so a config with an absurd size cannot drive a huge allocation.
+	// The gate's shapes pin H and E to what the file holds, and the block may have at most
+	// twice the values the file holds, before the block is allocated: a config with an
+	// absurd size, or a file with the gate of a thousand experts and none of them, cannot
+	// drive a huge allocation. A file short of a tensor or two still gets the error that
+	// names it, below.
 	if _, err := set.Get("cls_1.weight", cfg.Hidden/2, cfg.Hidden); err != nil {
 		return nil, err
 	}
 	if _, err := set.Get("cls_3.weight", cfg.Experts, cfg.Hidden/2); err != nil {
 		return nil, err
+	}
+	held := 0
+	for _, t := range set {
+		held += len(t.Data)
+	}
+	if _, ok := blockValues(cfg, 2*held); !ok {
+		return nil, fmt.Errorf("a block with hidden_size %d, num_experts %d has more than twice the %d values the file holds",
+			cfg.Hidden, cfg.Experts, held)
 	}
 	b := newBlock(cfg)
 	for _, p := range b.params {
@@ -142,6 +153,22 @@ func fromTensors(cfg Config, set weights.Set) (*Block, error) {
 		return nil, fmt.Errorf("tensor %s: not part of a block with hidden_size %d, num_experts %d", names[0], cfg.Hidden, cfg.Experts)
 	}
 	return b, nil
+}
+
+// blockValues is the number of values newBlock(cfg) holds, counted without allocating them;
+// ok is false when it exceeds limit. H and E are those of the gate's tensors, which the file
+// holds, so the products below do not overflow.
+func blockValues(cfg Config, limit int) (n int, ok bool) {
+	h, half, e := cfg.Hidden, cfg.Hidden/2, cfg.Experts
+	gates := half*h + half + e*half + e + e*h + e // cls_1, cls_3, noise_linear
+	expert := half*h + half + h*half + h          // query_embedding_changer_1 and _4
+	if cfg.gained() {
+		gates++ // α
+	}
+	if gates > limit || e > (limit-gates)/expert {
+		return 0, false
+	}
+	return gates + e*expert, true
 }
 
 // Digest is a SHA-256 over what decides the block's output: its config and every tensor's

@@ -175,6 +175,10 @@ func TestParseConfig(t *testing.T) {
 		{json: `{"hidden_size": 384, "num_experts": 6, "router": "paper"}`, want: DefaultConfig(384)},
 		{json: `{"hidden_size": 16, "num_experts": 4, "router": "learned", "pool": "all", "balance_coef": 0.01}`,
 			want: Config{Hidden: 16, Experts: 4, Router: RouterLearned, Mix: MixAll, BalanceCoef: 0.01}},
+		{json: `{"hidden_size": 384, "num_experts": 6, "router": "learned", "balance_coef": 0.01, "output": "gain"}`, want: ProductConfig(384)},
+		{json: `{"hidden_size": 8, "num_experts": 2, "router": "paper", "output": "paper"}`,
+			want: Config{Hidden: 8, Experts: 2, Router: RouterPaper, Mix: MixTop1, Output: OutputPaper}},
+		{json: `{"hidden_size": 8, "num_experts": 2, "router": "paper", "output": "scaled"}`, wantErr: "field output"},
 		{json: `{"hidden_size": 1, "num_experts": 6, "router": "paper"}`, wantErr: "field hidden_size"},
 		{json: `{"hidden_size": 8, "num_experts": 0, "router": "paper"}`, wantErr: "field num_experts"},
 		{json: `{"hidden_size": 8, "num_experts": 2, "router": "paper", "pool": "top2"}`, wantErr: "field mix"},
@@ -207,7 +211,9 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(`{"hidden_size": -3, "num_experts": 9223372036854775807, "router": null}`))
 	f.Add([]byte(`{"balance_coef": "NaN"`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := ParseConfig(data)
+		var c Config
+		var err error
+		checkRead(t, len(data), configBound, func() { c, err = ParseConfig(data) })
 		if err != nil {
 			return
 		}

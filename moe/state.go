@@ -7,6 +7,7 @@ type state struct {
 	rows        int
 	train, top1 bool
 	ready       bool
+	gain        float32 // α as the last Forward used it
 
 	h, gateAct, logits, noise, eps, probs, weights []float32 // (rows,H), (rows,H/2), (rows,E)…
 	expert, count, offset, slotRow                 []int     // (rows), (E), (E+1), (slots)
@@ -16,7 +17,7 @@ type state struct {
 	hBuf, gateActBuf, logitsBuf, noiseBuf, epsBuf, probsBuf, weightsBuf []float32
 	expertBuf, countBuf, offsetBuf, slotRowBuf                          []int
 	xsBuf, actBuf, expOutBuf, mixBuf, normBuf, fracBuf                  []float32
-	dmixBuf, dexpOutBuf, dprobsBuf, dnoiseBuf, dgateActBuf              []float32
+	dyhatBuf, dmixBuf, dexpOutBuf, dprobsBuf, dnoiseBuf, dgateActBuf    []float32
 	dactBuf, dxsBuf, trBuf                                              []float32
 }
 

@@ -22,25 +22,42 @@ type Feedback struct {
 
 // LearnOptions tune LearnHead; zero fields take the defaults.
 type LearnOptions struct {
-	Epochs  int     `json:"epochs"`  // 20
+	// Epochs is the most epochs the product recipe trains (it stops earlier once the
+	// held-out queries stop improving), or the epochs of the paper recipe (20).
+	Epochs  int     `json:"epochs"`
 	Seed    uint64  `json:"seed"`    // 42
 	Experts int     `json:"experts"` // 6
 	LR      float64 `json:"lr"`      // 1e-3: a head learns from few clicks
 	// Router is "learned" (the default: a router that learns from the clicks) or "paper".
 	Router string `json:"router"`
+	// Recipe is "product" (the default: headtrain.Product on a gain head, which starts as
+	// the identity, checks itself on held-out feedback and is kept only if it ranks the
+	// held-out choices better than no head) or "paper" (the SB-MoE head and in-batch
+	// training of earlier versions, kept whatever it does).
+	Recipe string `json:"recipe"`
 	// Progress, when set, is called after every step.
 	Progress func(headtrain.Progress) `json:"-"`
 }
 
-// ErrNoFeedback is returned by LearnHead when fewer than two distinct queries have a
-// document: in-batch negatives need two.
+// Recipes of LearnOptions.Recipe.
+const (
+	RecipeProduct = headtrain.RecipeProduct
+	RecipePaper   = "paper"
+)
+
+// ErrNoFeedback is returned by LearnHead when too few distinct queries have a document:
+// in-batch negatives need two, and the product recipe holds out a fifth of them (at least
+// two) to check the head it learns.
 var ErrNoFeedback = errors.New("too little feedback to learn from")
 
 // LearnHead trains a new head from feedback, in memory, and swaps it in for queries only:
 // documents keep the vectors the index holds, so the index stays valid. Queries are
 // encoded by the bundle's model; each distinct query's positives are the documents chosen
-// for it. The result is deterministic for the feedback (in order) and the options. A
-// bundle whose own head changes documents cannot learn this way.
+// for it. With the product recipe every document of the index is a candidate hard negative
+// and a validation target, and the head swapped in may be the untrained one, which returns
+// every query vector unchanged: the feedback did not show that learning helps. The result
+// is deterministic for the feedback (in order) and the options. A bundle whose own head
+// changes documents cannot learn this way.
 func (b *Bundle) LearnHead(ctx context.Context, feedback []Feedback, opt LearnOptions) (*headtrain.Result, error) {
 	r := b.Retriever
 	if r == nil {
@@ -48,9 +65,6 @@ func (b *Bundle) LearnHead(ctx context.Context, feedback []Feedback, opt LearnOp
 	}
 	if r.Head() != nil && r.Manifest().HeadAppliesTo != retriever.HeadQueries {
 		return nil, errors.New("learn head: the model's head changes documents too; learning a query head would need a new index")
-	}
-	if opt.Epochs == 0 {
-		opt.Epochs = 20
 	}
 	if opt.Seed == 0 {
 		opt.Seed = 42
@@ -68,6 +82,14 @@ func (b *Bundle) LearnHead(ctx context.Context, feedback []Feedback, opt LearnOp
 		router = moe.RouterPaper
 	default:
 		return nil, fmt.Errorf("learn head: router %q, want learned or paper", opt.Router)
+	}
+	product := true
+	switch opt.Recipe {
+	case "", RecipeProduct:
+	case RecipePaper:
+		product = false
+	default:
+		return nil, fmt.Errorf("learn head: recipe %q, want %s or %s", opt.Recipe, RecipeProduct, RecipePaper)
 	}
 
 	// One example per distinct query, its positives in the order they were chosen.
@@ -88,8 +110,17 @@ func (b *Bundle) LearnHead(ctx context.Context, feedback []Feedback, opt LearnOp
 			positives[f.Query] = append(positives[f.Query], d)
 		}
 	}
-	if len(queries) < 2 {
-		return nil, fmt.Errorf("learn head: %w: %d distinct queries, at least 2 are needed", ErrNoFeedback, len(queries))
+	cfg := headtrain.Config{Epochs: 20, BatchSize: 64, LR: opt.LR, WeightDecay: 0.01, Seed: opt.Seed, ValFraction: -1, QueriesOnly: true}
+	if product {
+		cfg = headtrain.Product()
+		cfg.LR, cfg.Seed = opt.LR, opt.Seed
+	}
+	if opt.Epochs != 0 {
+		cfg.Epochs = opt.Epochs
+	}
+	cfg.Progress = opt.Progress
+	if need := minQueries(cfg); len(queries) < need {
+		return nil, fmt.Errorf("learn head: %w: %d distinct queries, at least %d are needed", ErrNoFeedback, len(queries), need)
 	}
 	texts := make([]string, len(queries))
 	for i, q := range queries {
@@ -99,25 +130,29 @@ func (b *Bundle) LearnHead(ctx context.Context, feedback []Feedback, opt LearnOp
 	if err != nil {
 		return nil, err
 	}
+	// The product recipe ranks against the whole index; the paper's reads positives only.
 	data := &headtrain.Data{Docs: make([][]float32, b.Index.Len())}
 	for i, q := range queries {
 		for _, d := range positives[q] {
-			if data.Docs[d] == nil {
-				data.Docs[d] = b.Index.Vector(d)
-			}
+			data.Docs[d] = b.Index.Vector(d)
 		}
 		data.Examples = append(data.Examples, headtrain.Example{ID: "q" + strconv.Itoa(i), Query: qv[i], Positives: positives[q]})
 	}
-	cfg := moe.Config{Hidden: r.Dim(), Experts: opt.Experts, Router: router, Mix: moe.MixTop1}
+	block := moe.Config{Hidden: r.Dim(), Experts: opt.Experts, Router: router, Mix: moe.MixTop1}
 	if router == moe.RouterLearned {
-		cfg.BalanceCoef = 0.01
+		block.BalanceCoef = 0.01
 	}
-	head, err := moe.New(cfg, opt.Seed)
+	if product {
+		block.Output = moe.OutputGain
+		for d := range data.Docs {
+			data.Docs[d] = b.Index.Vector(d)
+		}
+	}
+	head, err := moe.New(block, opt.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("learn head: %w", err)
 	}
-	res, err := headtrain.Train(ctx, head, data, headtrain.Config{Epochs: opt.Epochs, BatchSize: 64, LR: opt.LR,
-		WeightDecay: 0.01, Seed: opt.Seed, ValFraction: -1, QueriesOnly: true, Progress: opt.Progress})
+	res, err := headtrain.Train(ctx, head, data, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("learn head: %w", err)
 	}
@@ -125,6 +160,21 @@ func (b *Bundle) LearnHead(ctx context.Context, feedback []Feedback, opt LearnOp
 		return nil, err
 	}
 	return res, nil
+}
+
+// minQueries is the fewest distinct queries a recipe trains on: two for in-batch
+// negatives, and with validation enough that at least two are held out.
+func minQueries(cfg headtrain.Config) int {
+	if cfg.ValFraction <= 0 {
+		return 2
+	}
+	n := 2
+	for {
+		if tr, val := headtrain.Split(n, cfg.ValFraction, 0); len(val) >= 2 && len(tr) >= 2 {
+			return n
+		}
+		n++
+	}
 }
 
 // ExportHead returns the current head as a head file (moe.HeadFile) that sbmoe reads, or

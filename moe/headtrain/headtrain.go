@@ -25,14 +25,27 @@ type Example struct {
 // Data are a head's training data: pooled (pre-head) vectors of queries and documents.
 type Data struct {
 	Examples []Example
-	// Docs holds pooled document vectors; an entry no example names may be nil.
+	// Docs holds pooled document vectors; an entry no example names may be nil, unless
+	// the run mines hard negatives or validates by NDCG: then Docs is the whole collection
+	// (a site's index), every query is ranked against all of it, and every entry is needed.
 	Docs [][]float32
 }
 
 // Which epoch's head Train returns.
 const (
 	KeepLast = "last" // the paper's choice
-	KeepBest = "best" // the epoch with the lowest validation loss
+	KeepBest = "best" // the epoch with the best validation score
+)
+
+// What the held-out examples measure after every epoch.
+const (
+	// ValidateLoss is the in-batch InfoNCE loss of each held-out query against the others'
+	// first positives (lower is better), as the paper's 5% split measures it.
+	ValidateLoss = "loss"
+	// ValidateNDCG is NDCG@10 of each held-out query ranked against every document of
+	// Data.Docs, its positives being the relevant ones (higher is better): what search
+	// will do with the head.
+	ValidateNDCG = "ndcg@10"
 )
 
 // Config is a training run. Zero fields take the recipe's defaults (Defaults).
@@ -51,14 +64,60 @@ type Config struct {
 	// training and validation, as they will at search time (retriever.HeadQueries), so an
 	// index of the encoder's document vectors stays valid however the head learns.
 	QueriesOnly bool
+
+	// HardNegatives is how many mined documents each training query brings into its batch
+	// as negatives, beside the batch's positives; 0 trains on in-batch negatives alone (the
+	// paper). Before every epoch each training query is ranked against every document of
+	// Data.Docs under the current head, and its negatives are drawn from its MineDepth
+	// best-ranked documents that are not among its positives. In the loss, a document row
+	// that is one of a query's own positives is masked out of its softmax.
+	HardNegatives int
+	// MineDepth is how many of the best-ranked non-positive documents the hard negatives
+	// are drawn from (deterministically, per seed, epoch and query); 0 = HardNegatives,
+	// the very top.
+	MineDepth int
+	// Validation is ValidateLoss (the default) or ValidateNDCG.
+	Validation string
+	// Patience stops the run after so many epochs without a better validation score
+	// (0: never early).
+	Patience int
+	// MinSteps makes an epoch at least so many optimizer steps: a handful of examples is
+	// passed over several times between two validations, so that a head trained on
+	// twenty clicks moves as far between two checks as one trained on a thousand (0: an
+	// epoch is one pass).
+	MinSteps int
+	// Guard scores the untrained head on the validation examples as epoch 0, and keeps it
+	// unless a trained epoch scores better: a run that cannot show on held-out examples
+	// that it helps returns the head it started from, which for a gain head
+	// (moe.OutputGain) is the identity. It needs KeepBest.
+	Guard bool
+
 	// Progress, when set, is called after every step.
-	Progress func(Progress)
+	Progress func(Progress) `json:"-"`
 }
 
 // Defaults are the SB-MoE recipe's settings for the head (DESIGN.md §2).
 func Defaults() Config {
 	return Config{Epochs: 20, BatchSize: 64, LR: 1e-4, WeightDecay: 0.01, Temperature: 0.05, Seed: 42,
 		ValFraction: 0.05, Keep: KeepLast}
+}
+
+// RecipeProduct names the product recipe (Product) where a trained folder records its
+// recipe (retriever.Manifest.Recipe); the paper's recipes are named by their router.
+const RecipeProduct = "product"
+
+// Product is the recipe for a head that learns from a site's own data, feedback or text,
+// and must never make its search worse (RATIONALE.md, "SB-MoE heads"): train a gain head
+// (moe.ProductConfig), which starts as the identity, on queries only, with four hard
+// negatives per query mined from the top 20 of the whole index every epoch (an epoch being
+// at least ten steps), hold out a fifth of the examples, keep the epoch with the best
+// validation NDCG@10, stop after ten epochs without a better one (at most 100), and keep
+// the untrained head unless a trained epoch beats it. The learning rate is 1e-3: α starts
+// at zero and moves about that much a step.
+func Product() Config {
+	return Config{Epochs: 100, BatchSize: 64, LR: 1e-3, WeightDecay: 0.01, Temperature: 0.05, Seed: 42,
+		ValFraction: 0.2, Keep: KeepBest, QueriesOnly: true, HardNegatives: 4, MineDepth: 20,
+		Validation: ValidateNDCG, Patience: 10, MinSteps: 10, Guard: true}
 }
 
 // Progress reports one finished step.
@@ -76,9 +135,12 @@ type EpochStats struct {
 	Loss     float64 `json:"loss"`  // mean training loss over the epoch's batches, aux loss included
 	Accuracy float64 `json:"accuracy"`
 	// ValLoss and ValAccuracy are the in-batch InfoNCE loss and accuracy of the held-out
-	// queries (block in Eval mode, each query's first positive), when there are any.
+	// queries (block in Eval mode, each query's first positive), when there are any and
+	// the run validates by loss.
 	ValLoss     float64 `json:"val_loss,omitempty"`
 	ValAccuracy float64 `json:"val_accuracy,omitempty"`
+	// ValNDCG is the mean NDCG@10 of the held-out queries when the run validates by NDCG.
+	ValNDCG float64 `json:"val_ndcg@10,omitempty"`
 }
 
 // State is where a run stands after a whole number of epochs: what a caller that
@@ -88,22 +150,33 @@ type State struct {
 	Step    int          `json:"global_step"`
 	History []EpochStats `json:"history"`
 	Best    *BestEpoch   `json:"best,omitempty"`
+	// Start is the untrained head's validation (epoch 0), with Guard.
+	Start *EpochStats `json:"start,omitempty"`
+	// Stopped is set when Patience ended the run early.
+	Stopped bool `json:"stopped,omitempty"`
 }
 
-// BestEpoch is the epoch with the lowest validation loss so far.
+// BestEpoch is the epoch with the best validation score so far; epoch 0 is the untrained
+// head, a candidate with Guard.
 type BestEpoch struct {
 	Epoch   int     `json:"epoch"`
 	ValLoss float64 `json:"val_loss"`
+	ValNDCG float64 `json:"val_ndcg@10,omitempty"`
 }
 
 // Result is a finished run.
 type Result struct {
 	Head    *moe.Block   // the kept epoch's head
 	History []EpochStats // one entry per epoch
-	Epoch   int          // the kept epoch, from 1
-	Steps   int          // optimizer steps in all
+	// Epoch is the kept epoch, from 1; 0 when Guard kept the untrained head.
+	Epoch int
+	Steps int // optimizer steps in all
 	// Train and Val count the training and held-out examples.
 	Train, Val int
+	// Start is the untrained head's validation, with Guard.
+	Start *EpochStats
+	// Stopped reports that Patience ended the run before Config.Epochs.
+	Stopped bool
 }
 
 // ErrNoExamples is returned when the data hold fewer than two training examples.
@@ -115,11 +188,22 @@ type Trainer struct {
 	data             *Data
 	block            *moe.Block
 	opt              *train.AdamW
-	loss             *train.InfoNCE
+	loss             *train.InfoNCE // in-batch negatives alone
+	mined            contrastive    // with hard negatives
 	trainIdx, valIdx []int
 	st               State
 	best             *moe.Block // a copy of the block at State.Best, with KeepBest
-	h, out, dout, dh []float32  // (2B,H): queries then documents
+	// h, out, dout and dh are (rows,H): queries, then their positives, then the mined
+	// negatives; cols names the document of each document row.
+	h, out, dout, dh []float32
+	cols             []int
+
+	// docs ranks against Data.Docs as the current head makes them (the encoder's vectors
+	// with QueriesOnly); docsStep is the step they were made at, -1 before the first.
+	docs      ranker
+	docsStep  int
+	negatives [][]int // this epoch's mined negatives of each training example (by trainIdx position)
+	ranked    [][]int // scratch of the rankings
 }
 
 // New prepares to train block, in place, on data: it holds out the validation examples and
@@ -132,14 +216,27 @@ func New(block *moe.Block, data *Data, cfg Config) (*Trainer, error) {
 	if err := validate(data, block.Config().Hidden); err != nil {
 		return nil, err
 	}
-	t := &Trainer{cfg: cfg, data: data, block: block}
+	if cfg.ranks() {
+		for i, d := range data.Docs {
+			if d == nil {
+				return nil, fmt.Errorf("document %d has no vector: mining hard negatives and NDCG validation rank every document", i)
+			}
+		}
+	}
+	t := &Trainer{cfg: cfg, data: data, block: block, docsStep: -1}
 	t.trainIdx, t.valIdx = split(len(data.Examples), max(cfg.ValFraction, 0), cfg.Seed)
 	if len(t.trainIdx) < 2 {
 		return nil, fmt.Errorf("%w: %d, at least 2 are needed", ErrNoExamples, len(t.trainIdx))
 	}
-	if cfg.Keep == KeepBest && len(t.valIdx) == 0 {
-		return nil, errors.New("config: keeping the best epoch needs validation examples")
+	if len(t.valIdx) == 0 {
+		switch {
+		case cfg.Keep == KeepBest:
+			return nil, errors.New("config: keeping the best epoch needs validation examples")
+		case cfg.Patience > 0:
+			return nil, errors.New("config: stopping early needs validation examples")
+		}
 	}
+	t.mined.temperature = cfg.Temperature
 	head := train.Group{Name: "head", LR: cfg.LR, WeightDecay: cfg.WeightDecay, Params: block.Params()}
 	if t.opt, err = train.NewAdamW(head); err != nil {
 		return nil, err
@@ -186,6 +283,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Keep == "" {
 		c.Keep = d.Keep
 	}
+	if c.Validation == "" {
+		c.Validation = ValidateLoss
+	}
 	switch {
 	case c.Epochs < 0:
 		return c, fmt.Errorf("config: epochs %d must be positive", c.Epochs)
@@ -201,8 +301,27 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("config: validation fraction %g must be below 1", c.ValFraction)
 	case c.Keep != KeepLast && c.Keep != KeepBest:
 		return c, fmt.Errorf("config: keep %q: want %s or %s", c.Keep, KeepLast, KeepBest)
+	case c.HardNegatives < 0 || c.MineDepth < 0 || (c.MineDepth > 0 && c.MineDepth < c.HardNegatives):
+		return c, fmt.Errorf("config: %d hard negatives from the top %d: want 0 ≤ negatives ≤ depth (or depth 0)", c.HardNegatives, c.MineDepth)
+	case c.Validation != ValidateLoss && c.Validation != ValidateNDCG:
+		return c, fmt.Errorf("config: validation %q: want %s or %s", c.Validation, ValidateLoss, ValidateNDCG)
+	case c.Patience < 0 || c.MinSteps < 0:
+		return c, fmt.Errorf("config: patience %d and minimum steps %d must not be negative", c.Patience, c.MinSteps)
+	case c.Guard && c.Keep != KeepBest:
+		return c, errors.New("config: the guard keeps the untrained head or the best epoch: it needs keep best")
 	}
 	return c, nil
+}
+
+// ranks reports whether the run ranks queries against every document.
+func (c Config) ranks() bool { return c.HardNegatives > 0 || c.Validation == ValidateNDCG }
+
+// better reports whether validation stats a beat b on the run's measure.
+func (c Config) better(a EpochStats, b *BestEpoch) bool {
+	if c.Validation == ValidateNDCG {
+		return a.ValNDCG > b.ValNDCG
+	}
+	return a.ValLoss < b.ValLoss
 }
 
 func validate(d *Data, hidden int) error {
@@ -254,8 +373,8 @@ func Split(n int, fraction float64, seed uint64) (trainIdx, valIdx []int) {
 	return split(n, fraction, seed)
 }
 
-// Done reports whether every epoch has run.
-func (t *Trainer) Done() bool { return t.st.Epoch >= t.cfg.Epochs }
+// Done reports whether every epoch has run, or Patience stopped the run.
+func (t *Trainer) Done() bool { return t.st.Epoch >= t.cfg.Epochs || t.st.Stopped }
 
 // State is where the run stands.
 func (t *Trainer) State() State { return t.st }
@@ -271,7 +390,7 @@ func (t *Trainer) Counts() (train, val int) { return len(t.trainIdx), len(t.valI
 
 // Restore continues a run from a checkpoint: st and the optimizer state (Optimizer().Save's
 // bytes) as saved after an epoch, with the block passed to New holding that epoch's weights,
-// and, with KeepBest, the best epoch's head.
+// and, with KeepBest, the best epoch's head (the untrained head when Guard kept epoch 0).
 func (t *Trainer) Restore(st State, optimizer []byte, best *moe.Block) error {
 	if st.Epoch < 0 || st.Epoch > t.cfg.Epochs || len(st.History) != st.Epoch {
 		return fmt.Errorf("restore: state of %d epochs with %d in its history, for a run of %d", st.Epoch, len(st.History), t.cfg.Epochs)
@@ -288,12 +407,39 @@ func (t *Trainer) Restore(st State, optimizer []byte, best *moe.Block) error {
 
 // Epoch trains one epoch, then validates and, with KeepBest, remembers the best head. A
 // non-finite loss or weight stops it with an error wrapping train.ErrNonFinite that names
-// the batch.
+// the batch. With Guard, the first call scores the untrained head first; with
+// HardNegatives, each call mines the epoch's negatives first.
 func (t *Trainer) Epoch(ctx context.Context) error {
 	epoch := t.st.Epoch
-	batches, err := train.Batches(len(t.trainIdx), t.cfg.BatchSize, t.cfg.Seed, epoch, false)
-	if err != nil {
-		return err
+	if t.cfg.Guard && t.st.Start == nil {
+		start, err := t.validation()
+		if err != nil {
+			return fmt.Errorf("validation of the untrained head: %w", err)
+		}
+		t.st.Start = &start
+		t.st.Best = &BestEpoch{Epoch: 0, ValLoss: start.ValLoss, ValNDCG: start.ValNDCG}
+		t.best = t.block.Clone()
+	}
+	// An epoch is one pass over the training examples, or as many as MinSteps needs; pass
+	// p of the run draws its batches and positives as epoch p of a one-pass run would.
+	passes := t.passes()
+	var batches [][]int
+	var passOf []int
+	for j := range passes {
+		bs, err := train.Batches(len(t.trainIdx), t.cfg.BatchSize, t.cfg.Seed, epoch*passes+j, false)
+		if err != nil {
+			return err
+		}
+		batches = append(batches, bs...)
+		for range bs {
+			passOf = append(passOf, epoch*passes+j)
+		}
+	}
+	if t.cfg.HardNegatives > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t.mine(epoch)
 	}
 	start := time.Now()
 	var lossSum float64
@@ -302,7 +448,7 @@ func (t *Trainer) Epoch(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		loss, right, err := t.step(batch, epoch)
+		loss, right, err := t.step(batch, passOf[b])
 		if err != nil {
 			return fmt.Errorf("epoch %d, batch %d of %d: %w", epoch+1, b+1, len(batches), err)
 		}
@@ -322,25 +468,49 @@ func (t *Trainer) Epoch(ctx context.Context) error {
 	}
 	es := EpochStats{Epoch: epoch + 1, Loss: lossSum / float64(len(batches)), Accuracy: float64(correct) / float64(seen)}
 	if len(t.valIdx) > 0 {
-		if es.ValLoss, es.ValAccuracy, err = t.validate(); err != nil {
+		v, err := t.validation()
+		if err != nil {
 			return fmt.Errorf("epoch %d, validation: %w", epoch+1, err)
 		}
+		es.ValLoss, es.ValAccuracy, es.ValNDCG = v.ValLoss, v.ValAccuracy, v.ValNDCG
 	}
 	t.st.History = append(t.st.History, es)
 	t.st.Epoch = epoch + 1
-	if len(t.valIdx) > 0 && (t.st.Best == nil || es.ValLoss < t.st.Best.ValLoss) {
-		t.st.Best = &BestEpoch{Epoch: epoch + 1, ValLoss: es.ValLoss}
+	if len(t.valIdx) > 0 && (t.st.Best == nil || t.cfg.better(es, t.st.Best)) {
+		t.st.Best = &BestEpoch{Epoch: epoch + 1, ValLoss: es.ValLoss, ValNDCG: es.ValNDCG}
 		if t.cfg.Keep == KeepBest {
 			t.best = t.block.Clone()
 		}
 	}
+	if t.cfg.Patience > 0 && t.st.Epoch-t.st.Best.Epoch >= t.cfg.Patience {
+		t.st.Stopped = true
+	}
 	return nil
+}
+
+// passes is how many passes over the training examples an epoch makes: one, or as many
+// as it takes to make MinSteps steps.
+func (t *Trainer) passes() int {
+	perPass := (len(t.trainIdx) + t.cfg.BatchSize - 1) / t.cfg.BatchSize
+	return max(1, (t.cfg.MinSteps+perPass-1)/perPass)
+}
+
+// validation scores the block as it stands on the held-out examples, by the run's measure.
+func (t *Trainer) validation() (EpochStats, error) {
+	var es EpochStats
+	if t.cfg.Validation == ValidateNDCG {
+		es.ValNDCG = t.validateNDCG()
+		return es, nil
+	}
+	var err error
+	es.ValLoss, es.ValAccuracy, err = t.validate()
+	return es, err
 }
 
 // Result is the run so far: the kept head, the history and the counts.
 func (t *Trainer) Result() *Result {
 	res := &Result{Head: t.block, History: slices.Clone(t.st.History), Epoch: t.st.Epoch, Steps: t.st.Step,
-		Train: len(t.trainIdx), Val: len(t.valIdx)}
+		Train: len(t.trainIdx), Val: len(t.valIdx), Start: t.st.Start, Stopped: t.st.Stopped}
 	if t.cfg.Keep == KeepBest && t.st.Best != nil {
 		res.Head, res.Epoch = t.best, t.st.Best.Epoch
 	}
@@ -353,8 +523,12 @@ func (t *Trainer) Result() *Result {
 const noiseStream = 0x6e6f697365
 
 // step trains on one batch of indices into trainIdx and returns its loss (the block's aux
-// loss included) and how many queries ranked their positive first.
+// loss included) and how many queries ranked their positive first. epoch is the pass, which
+// chooses each query's positive.
 func (t *Trainer) step(batch []int, epoch int) (float64, int, error) {
+	if t.cfg.HardNegatives > 0 {
+		return t.minedStep(batch, epoch)
+	}
 	h, b := t.block.Config().Hidden, len(batch)
 	t.h, t.out = grow(t.h, 2*b*h), grow(t.out, 2*b*h)
 	t.dout, t.dh = grow(t.dout, 2*b*h), grow(t.dh, 2*b*h)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -200,5 +201,212 @@ func TestQueriesOnly(t *testing.T) {
 	both, _ := Train(context.Background(), newBlock(t, moe.RouterLearned, 1), toyData(40, 16, 1), toyConfig)
 	if !(last < first) || res.Head.Digest() == both.Head.Digest() {
 		t.Errorf("queries only: loss %.3f → %.3f; same head as both sides: %v", first, last, res.Head.Digest() == both.Head.Digest())
+	}
+}
+
+// shiftedData is a task the identity ranks badly and a query head can learn: each query is
+// its document with its two halves swapped (plus noise), so a query looks like another
+// document until the head learns to swap it back.
+func shiftedData(n, h int, seed uint64) *Data {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	d := &Data{}
+	for i := range n {
+		doc := make([]float32, h)
+		for j := range doc {
+			doc[j] = 0.25 * float32(rng.NormFloat64())
+		}
+		q := make([]float32, h)
+		for j := range q {
+			q[j] = doc[(j+h/2)%h] + 0.05*float32(rng.NormFloat64())
+		}
+		d.Docs = append(d.Docs, doc)
+		d.Examples = append(d.Examples, Example{ID: fmt.Sprintf("q%d", i), Query: q, Positives: []int{i}})
+	}
+	return d
+}
+
+func productBlock(t *testing.T, seed uint64) *moe.Block {
+	t.Helper()
+	b, err := moe.New(moe.ProductConfig(16), seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// productToy is the product recipe at the toy data's scale.
+func productToy() Config {
+	c := Product()
+	c.BatchSize, c.HardNegatives, c.MineDepth, c.LR, c.Epochs = 16, 2, 5, 1e-2, 30
+	return c
+}
+
+// TestProductLearns: on data the identity ranks badly, the product recipe's head beats
+// the untrained head on validation NDCG@10 and is kept; the run is deterministic.
+func TestProductLearns(t *testing.T) {
+	ctx := context.Background()
+	a, err := Train(ctx, productBlock(t, 1), shiftedData(80, 16, 1), productToy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("validation NDCG@10 %.3f untrained → %.3f at epoch %d of %d (stopped %v), α = %.3f",
+		a.Start.ValNDCG, a.History[max(a.Epoch-1, 0)].ValNDCG, a.Epoch, len(a.History), a.Stopped, a.Head.Gain())
+	if a.Epoch == 0 || !(a.History[a.Epoch-1].ValNDCG > a.Start.ValNDCG+0.1) || a.Head.Gain() == 0 || a.Val != 16 {
+		t.Errorf("kept epoch %d, validation NDCG@10 %.3f from %.3f, gain %v, %d held out",
+			a.Epoch, a.History[max(a.Epoch-1, 0)].ValNDCG, a.Start.ValNDCG, a.Head.Gain(), a.Val)
+	}
+	b, err := Train(ctx, productBlock(t, 1), shiftedData(80, 16, 1), productToy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Head.Digest() != b.Head.Digest() || a.Epoch != b.Epoch {
+		t.Error("two runs with one seed kept different heads")
+	}
+	both := productToy()
+	both.QueriesOnly = false
+	c, err := Train(ctx, productBlock(t, 1), shiftedData(80, 16, 1), both)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Head.Digest() == a.Head.Digest() {
+		t.Error("a head on both sides trained as the head on queries only")
+	}
+}
+
+// TestProductGuard: where the identity already ranks every held-out query's document
+// first, no trained epoch can beat it, and the guard returns the untrained head, which
+// is the identity; patience ends the run early.
+func TestProductGuard(t *testing.T) {
+	cfg := productToy()
+	data := toyData(60, 16, 3)
+	for i, d := range data.Docs { // unit documents, each its own query: the identity is perfect
+		var ss float32
+		for _, v := range d {
+			ss += v * v
+		}
+		for j := range d {
+			d[j] /= float32(math.Sqrt(float64(ss)))
+		}
+		data.Examples[i].Query = slices.Clone(d)
+	}
+	res, err := Train(context.Background(), productBlock(t, 2), data, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Start.ValNDCG != 1 || res.Epoch != 0 || res.Head.Gain() != 0 || !res.Stopped || len(res.History) != cfg.Patience {
+		t.Errorf("untrained validation NDCG@10 %v; kept epoch %d, gain %v, stopped %v after %d epochs",
+			res.Start.ValNDCG, res.Epoch, res.Head.Gain(), res.Stopped, len(res.History))
+	}
+	h := toyData(60, 16, 4).Examples[0].Query
+	out := make([]float32, len(h))
+	res.Head.Forward(out, h, 1, moe.Eval, nil)
+	if !slices.Equal(out, h) {
+		t.Error("the kept head is not the identity")
+	}
+}
+
+// TestMining: the mined negatives are the best-ranked documents that are not the query's
+// positives; drawn from a deeper pool, each query gets as many, from that pool.
+func TestMining(t *testing.T) {
+	data := shiftedData(40, 16, 4)
+	data.Examples[0].Positives = []int{0, 1}
+	cfg := productToy()
+	cfg.HardNegatives, cfg.MineDepth = 3, 3
+	tr, err := New(productBlock(t, 3), data, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.mine(0)
+	for i, k := range tr.trainIdx {
+		ex := data.Examples[k]
+		top := topK(scoresOf(ex.Query, data.Docs), 3, func(d int) bool { return slices.Contains(ex.Positives, d) }, nil)
+		if !slices.Equal(tr.negatives[i], top) {
+			t.Fatalf("example %s: mined %v, want %v", ex.ID, tr.negatives[i], top)
+		}
+	}
+	cfg.MineDepth = 10
+	deep, _ := New(productBlock(t, 3), data, cfg)
+	deep.mine(1)
+	for i, k := range deep.trainIdx {
+		ex := data.Examples[k]
+		pool := topK(scoresOf(ex.Query, data.Docs), 10, func(d int) bool { return slices.Contains(ex.Positives, d) }, nil)
+		neg := deep.negatives[i]
+		if len(neg) != 3 || slices.ContainsFunc(neg, func(d int) bool { return !slices.Contains(pool, d) }) {
+			t.Errorf("example %s: drew %v, want 3 of %v", ex.ID, neg, pool)
+		}
+	}
+}
+
+// scoresOf is the dot product of q with every document.
+func scoresOf(q []float32, docs [][]float32) []float32 {
+	s := make([]float32, len(docs))
+	for i, d := range docs {
+		for j := range q {
+			s[i] += q[j] * d[j]
+		}
+	}
+	return s
+}
+
+// TestProductRestore: a product run stopped after two epochs and restored ends with the
+// straight run's head.
+func TestProductRestore(t *testing.T) {
+	ctx := context.Background()
+	cfg := productToy()
+	straight, err := Train(ctx, productBlock(t, 5), shiftedData(60, 16, 5), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := New(productBlock(t, 5), shiftedData(60, 16, 5), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := first.Epoch(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var opt bytes.Buffer
+	if err := first.Optimizer().Save(&opt); err != nil {
+		t.Fatal(err)
+	}
+	second, err := New(first.block.Clone(), shiftedData(60, 16, 5), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Restore(first.State(), opt.Bytes(), first.Best().Clone()); err != nil {
+		t.Fatal(err)
+	}
+	for !second.Done() {
+		if err := second.Epoch(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := second.Result()
+	if got.Head.Digest() != straight.Head.Digest() || got.Epoch != straight.Epoch || got.Steps != straight.Steps {
+		t.Errorf("restored run kept epoch %d after %d steps, the straight one epoch %d after %d (or another head)",
+			got.Epoch, got.Steps, straight.Epoch, straight.Steps)
+	}
+}
+
+func TestProductErrors(t *testing.T) {
+	sparse := shiftedData(20, 16, 1)
+	sparse.Docs = append(sparse.Docs, nil)
+	for _, tc := range []struct {
+		name string
+		data *Data
+		cfg  Config
+		want string
+	}{
+		{"document without a vector", sparse, productToy(), "document 20 has no vector"},
+		{"guard, keep last", shiftedData(20, 16, 1), Config{Guard: true, ValFraction: 0.2}, "needs keep best"},
+		{"depth below negatives", shiftedData(20, 16, 1), Config{HardNegatives: 5, MineDepth: 3}, "5 hard negatives from the top 3"},
+		{"validation", shiftedData(20, 16, 1), Config{Validation: "mrr"}, `validation "mrr"`},
+		{"patience without validation", shiftedData(20, 16, 1), Config{Patience: 2, ValFraction: -1}, "stopping early needs"},
+	} {
+		_, err := Train(context.Background(), productBlock(t, 1), tc.data, tc.cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
+		}
 	}
 }

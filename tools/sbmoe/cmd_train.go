@@ -16,6 +16,7 @@ import (
 	"github.com/sbmoe/sbmoe/core/beir"
 	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/moe"
+	"github.com/sbmoe/sbmoe/moe/headtrain"
 	"github.com/sbmoe/sbmoe/tools/internal/atomicfile"
 	"github.com/sbmoe/sbmoe/tools/internal/cli"
 	"github.com/sbmoe/sbmoe/tools/internal/evaluate"
@@ -43,6 +44,14 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 			"queries, from the corpus alone (--corpus with --self-supervised): \"title\" pairs each title with\n"+
 			"its text, \"crops\" pairs two random spans of one document (Contriever). --router none trains\n"+
 			"the encoder alone (the paper's fine-tuned baseline).\n\n"+
+			"--recipe product trains the head the product learns from feedback (headtrain.Product): a gain\n"+
+			"head that starts as the identity, for queries only (an index of the encoder's vectors stays\n"+
+			"valid), with hard negatives mined from every document, the epoch with the best held-out\n"+
+			"NDCG@10 kept, early stopping, and the untrained head kept unless a trained one beats it on\n"+
+			"the held-out queries. It implies --freeze-encoder and the learned router, and its defaults\n"+
+			"are --epochs 100 --lr-head 1e-3 --val-fraction 0.2 --keep best. With --self-supervised the\n"+
+			"pseudo-query (a title or a crop) is paired with its whole document, as the index holds it.\n"+
+			"--recipe paper (the default) is the SB-MoE recipe.\n\n"+
 			"--out becomes a model folder that every command opens with --model: sbmoe.json (how texts\n"+
 			"are prepared, where the head is), encoder/ (a Hugging Face model folder), head.safetensors,\n"+
 			"training.json, eval.json and checkpoints/; --resume continues an interrupted run to the same\n"+
@@ -50,6 +59,8 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		"sbmoe train --data ../shared/data/scifact --model models/tinybert --epochs 30 --out runs/scifact\n"+
 			"sbmoe train --data ../shared/data/scifact --router none --out runs/scifact-ft\n"+
 			"sbmoe train --data ../shared/data/scifact --freeze-encoder --router learned --lr-head 1e-3 --out runs/head\n"+
+			"sbmoe train --data ../shared/data/scifact --recipe product --out runs/product\n"+
+			"sbmoe train --corpus ../shared/data/lisa --self-supervised crops --recipe product --out runs/lisa\n"+
 			"sbmoe train --corpus ../shared/data/cisi --self-supervised title --epochs 3 --out runs/cisi\n"+
 			"sbmoe train --data ../shared/data/scifact --out runs/scifact --resume", stderr)
 	data := fs.String("data", "", "BEIR dataset folder with a train split (qrels/train.tsv)")
@@ -70,6 +81,8 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	keep := fs.String("keep", d.Keep, "model to keep: last (the paper) or best (lowest validation loss)")
 	valFrac := fs.Float64("val-fraction", d.ValFraction, "share of training queries held out for validation (0 = none)")
 	every := fs.Int("checkpoint-every", 0, "also checkpoint every N steps (0 = after each epoch only; not with --freeze-encoder)")
+	recipe := fs.String("recipe", finetune.RecipePaper, "training recipe: paper (SB-MoE, as the authors train) or product (the head that learns\n"+
+		"from feedback: identity start, queries only, hard negatives, NDCG validation, guard)")
 	out := fs.String("out", "", "output folder (required)")
 	resume := fs.Bool("resume", false, "continue the run in --out from its latest checkpoint")
 	evalSplit := fs.String("eval-split", "test", "qrels split to evaluate on at the end; none to skip")
@@ -103,17 +116,43 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	case *every > 0 && *freeze:
 		return usageErr("--checkpoint-every does not apply to --freeze-encoder, which checkpoints after each epoch")
 	}
-	modelSet := false
-	fs.Visit(func(f *flag.Flag) { modelSet = modelSet || f.Name == "model" })
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	modelSet := set["model"]
+	switch *recipe {
+	case finetune.RecipePaper:
+	case finetune.RecipeProduct:
+		if *router == finetune.RouterNone || *every > 0 || (set["freeze-encoder"] && !*freeze) {
+			return usageErr("--recipe product trains a head alone: it takes no --router none, --checkpoint-every or --freeze-encoder=false")
+		}
+		p := headtrain.Product()
+		*freeze = true
+		for name, v := range map[string]*string{"router": router, "keep": keep} {
+			if !set[name] {
+				*v = map[string]string{"router": finetune.RouterLearned, "keep": finetune.KeepBest}[name]
+			}
+		}
+		if !set["epochs"] {
+			*epochs = p.Epochs
+		}
+		if !set["lr-head"] {
+			*lrHead = p.LR
+		}
+		if !set["val-fraction"] {
+			*valFrac = p.ValFraction
+		}
+	default:
+		return usageErr("--recipe must be paper or product, not %q", *recipe)
+	}
 
-	pairs, evalDir, err := trainingPairs(*data, *corpus, *self, *seed)
+	pairs, evalDir, err := trainingPairs(*data, *corpus, *self, *seed, *recipe == finetune.RecipeProduct)
 	if err != nil {
 		return fail(stderr, "train", err)
 	}
 	cfg := finetune.Config{BaseModel: *model, Out: *out, Resume: *resume, Epochs: *epochs, BatchSize: *batch,
 		EncoderLR: *lrEncoder, HeadLR: *lrHead, WeightDecay: d.WeightDecay, MaxQueryLen: *maxLen, MaxDocLen: *maxLen,
 		Seed: *seed, Router: *router, Experts: *experts, Mix: moe.Mix(*mix), FreezeEncoder: *freeze, Lowercase: *lowercase,
-		Threads: *threads, ValFraction: *valFrac, Keep: *keep, CheckpointEvery: *every}
+		Threads: *threads, ValFraction: *valFrac, Keep: *keep, CheckpointEvery: *every, Recipe: *recipe}
 	if *valFrac == 0 {
 		cfg.ValFraction = -1
 	}
@@ -153,7 +192,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 }
 
 // trainingPairs loads the training data and returns the folder to evaluate on, if any.
-func trainingPairs(data, corpus, self string, seed uint64) (*finetune.Pairs, string, error) {
+// wholeDocs pairs each self-supervised pseudo-query with its whole document (title and
+// text, as the index holds it) rather than with the rest of the pair.
+func trainingPairs(data, corpus, self string, seed uint64, wholeDocs bool) (*finetune.Pairs, string, error) {
 	if data != "" {
 		splits, err := beir.Splits(data)
 		if err != nil {
@@ -177,6 +218,15 @@ func trainingPairs(data, corpus, self string, seed uint64) (*finetune.Pairs, str
 	pairs, err := finetune.SelfSupervised(docs, self, seed)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", corpus, err)
+	}
+	if wholeDocs {
+		byID := make(map[string]beir.Doc, len(docs))
+		for _, d := range docs {
+			byID[d.ID] = d
+		}
+		for _, ex := range pairs.Examples { // each example's one positive is its own document's
+			pairs.Docs[ex.Positives[0]] = beir.DocText(byID[ex.ID])
+		}
 	}
 	evalDir := ""
 	if st, err := os.Stat(filepath.Join(corpus, "qrels")); err == nil && st.IsDir() {

@@ -54,6 +54,9 @@ type state struct {
 	Seen        int          `json:"epoch_seen"`
 	History     []EpochStats `json:"history"`
 	Best        *bestEpoch   `json:"best,omitempty"`
+	// Start and Stopped are headtrain.State's, with the product recipe.
+	Start   *EpochStats `json:"start,omitempty"`
+	Stopped bool        `json:"stopped,omitempty"`
 }
 
 // bestEpoch is the epoch with the lowest validation loss and the checkpoint that holds it.
@@ -71,19 +74,21 @@ type fingerprint struct {
 	MaxDocLen   int     `json:"max_doc_length"`
 	Examples    int     `json:"examples"`
 	Val         int     `json:"validation_examples"`
+	Recipe      string  `json:"recipe,omitempty"`
 }
 
 type bestEpoch struct {
 	Epoch      int     `json:"epoch"`
 	ValLoss    float64 `json:"val_loss"`
-	Checkpoint string  `json:"checkpoint"`
+	ValNDCG    float64 `json:"val_ndcg@10,omitempty"`
+	Checkpoint string  `json:"checkpoint"` // empty for the guard's untrained head (epoch 0)
 }
 
 func (t *trainer) fingerprint() fingerprint {
 	c := t.cfg
 	return fingerprint{Seed: c.Seed, BatchSize: c.BatchSize, Router: c.Router, Experts: c.Experts,
 		Freeze: c.FreezeEncoder, Temperature: c.Temperature, MaxQueryLen: c.MaxQueryLen, MaxDocLen: c.MaxDocLen,
-		Examples: len(t.data.Examples), Val: len(t.valIdx)}
+		Examples: len(t.data.Examples), Val: len(t.valIdx), Recipe: c.Recipe}
 }
 
 func checkpointName(step int) string        { return fmt.Sprintf("step-%08d", step) }

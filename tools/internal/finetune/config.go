@@ -17,6 +17,12 @@ const (
 	RouterLearned = string(moe.RouterLearned)
 )
 
+// Recipes of Config.Recipe.
+const (
+	RecipePaper   = "paper"                 // the SB-MoE recipe; sbmoe.json names it by its router
+	RecipeProduct = headtrain.RecipeProduct // headtrain.Product on a gain head, queries only
+)
+
 // Which epoch's model Train returns and exports.
 const (
 	KeepLast = headtrain.KeepLast // the paper's choice
@@ -47,6 +53,14 @@ type Config struct {
 	// FreezeEncoder trains the block alone (package headtrain) on pooled vectors computed
 	// once; it checkpoints after each epoch only.
 	FreezeEncoder bool
+	// Recipe is RecipePaper (empty: the same) or RecipeProduct, which trains the head alone
+	// (FreezeEncoder) as headtrain.Product does, with this config's epochs, batch, head
+	// learning rate, weight decay, temperature, seed and validation share: a gain block
+	// (moe.OutputGain) for queries only, hard negatives mined from every document of the
+	// pairs, validation by NDCG@10, early stopping and the guard (Keep must be KeepBest).
+	// The exported folder's sbmoe.json records the recipe and that the head changes
+	// queries only.
+	Recipe string
 	// Lowercase lower-cases queries and documents before tokenizing, as the authors do;
 	// the trained folder's sbmoe.json records it, so search prepares texts alike.
 	Lowercase bool
@@ -132,6 +146,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("config: maximum lengths %d (queries) and %d (documents) must leave room for [CLS], [SEP] and a token", c.MaxQueryLen, c.MaxDocLen)
 	case c.Router != RouterNone && c.Router != RouterPaper && c.Router != RouterLearned:
 		return c, fmt.Errorf("config: router %q: want %s, %s or %s", c.Router, RouterNone, RouterPaper, RouterLearned)
+	case c.Recipe != "" && c.Recipe != RecipePaper && c.Recipe != RecipeProduct:
+		return c, fmt.Errorf("config: recipe %q: want %s or %s", c.Recipe, RecipePaper, RecipeProduct)
+	case c.Recipe == RecipeProduct && (!c.FreezeEncoder || c.Router == RouterNone || c.Keep != KeepBest || c.ValFraction < 0):
+		return c, errors.New("config: the product recipe trains a head alone (a frozen encoder, a router), keeps the best epoch and needs a validation split")
 	case c.Router == RouterNone && c.FreezeEncoder:
 		return c, errors.New("config: a frozen encoder without a block leaves nothing to train")
 	case c.Keep != KeepLast && c.Keep != KeepBest:
@@ -153,6 +171,9 @@ func (c Config) blockConfig(hidden int) moe.Config {
 	bc := moe.Config{Hidden: hidden, Experts: c.Experts, Router: moe.Router(c.Router), Mix: c.Mix}
 	if c.Router == RouterLearned {
 		bc.BalanceCoef = c.BalanceCoef
+	}
+	if c.Recipe == RecipeProduct {
+		bc.Output = moe.OutputGain
 	}
 	return bc
 }

@@ -96,6 +96,11 @@ func Train(cfg Config, data *Pairs) (*Result, error) {
 
 // manifest is the trained folder's sbmoe.json.
 func (t *trainer) manifest() retriever.Manifest {
+	if t.cfg.Recipe == RecipeProduct {
+		m := retriever.NewManifest(true, t.cfg.Lowercase, RecipeProduct)
+		m.HeadAppliesTo = retriever.HeadQueries
+		return m
+	}
 	return retriever.NewManifest(t.cfg.Router != RouterNone, t.cfg.Lowercase, t.cfg.Router)
 }
 
@@ -192,9 +197,16 @@ func (t *trainer) setupHead(ckpt string) error {
 	for i, ex := range t.data.Examples {
 		queries[i] = t.texts.Text(retriever.Query, ex.Query, retriever.Document{})
 	}
+	// The product recipe ranks against every document; the paper's reads positives only.
 	used := make([]bool, len(t.data.Docs))
 	var docIdx []int
 	var docs []string
+	if t.cfg.Recipe == RecipeProduct {
+		for d, text := range t.data.Docs {
+			used[d] = true
+			docIdx, docs = append(docIdx, d), append(docs, t.texts.Text(retriever.Doc, "", retriever.Document{Text: text}))
+		}
+	}
 	for _, ex := range t.data.Examples {
 		for _, d := range ex.Positives {
 			if !used[d] {
@@ -220,6 +232,12 @@ func (t *trainer) setupHead(ckpt string) error {
 	}
 	cfg := headtrain.Config{Epochs: t.cfg.Epochs, BatchSize: t.cfg.BatchSize, LR: t.cfg.HeadLR, WeightDecay: t.cfg.WeightDecay,
 		Temperature: t.cfg.Temperature, Seed: t.cfg.Seed, ValFraction: t.cfg.ValFraction, Keep: t.cfg.Keep, Progress: t.cfg.Progress}
+	if t.cfg.Recipe == RecipeProduct {
+		p := headtrain.Product()
+		p.Epochs, p.BatchSize, p.LR, p.WeightDecay, p.Temperature = cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.WeightDecay, cfg.Temperature
+		p.Seed, p.ValFraction, p.Progress = cfg.Seed, cfg.ValFraction, cfg.Progress
+		cfg = p
+	}
 	if t.head, err = headtrain.New(t.block, data, cfg); err != nil {
 		return err
 	}
@@ -231,14 +249,19 @@ func (t *trainer) setupHead(ckpt string) error {
 		return err
 	}
 	var best *moe.Block
-	if t.st.Best != nil && t.cfg.Keep == KeepBest {
-		if best, err = moe.Load(filepath.Join(t.cfg.Out, CheckpointsDir, t.st.Best.Checkpoint)); err != nil {
-			return err
-		}
+	switch {
+	case t.st.Best == nil || t.cfg.Keep != KeepBest:
+	case t.st.Best.Epoch == 0: // the guard's untrained head, which the seed makes again
+		best, err = moe.New(t.cfg.blockConfig(t.model.Config.HiddenSize), t.cfg.Seed)
+	default:
+		best, err = moe.Load(filepath.Join(t.cfg.Out, CheckpointsDir, t.st.Best.Checkpoint))
 	}
-	hs := headtrain.State{Epoch: t.st.Epoch, Step: t.st.GlobalStep, History: t.st.History}
+	if err != nil {
+		return err
+	}
+	hs := headtrain.State{Epoch: t.st.Epoch, Step: t.st.GlobalStep, History: t.st.History, Start: t.st.Start, Stopped: t.st.Stopped}
 	if t.st.Best != nil {
-		hs.Best = &headtrain.BestEpoch{Epoch: t.st.Best.Epoch, ValLoss: t.st.Best.ValLoss}
+		hs.Best = &headtrain.BestEpoch{Epoch: t.st.Best.Epoch, ValLoss: t.st.Best.ValLoss, ValNDCG: t.st.Best.ValNDCG}
 	}
 	return t.head.Restore(hs, raw, best)
 }
@@ -273,8 +296,12 @@ func (t *trainer) runHead() error {
 		}
 		hs := t.head.State()
 		t.st.Epoch, t.st.GlobalStep, t.st.History = hs.Epoch, hs.Step, hs.History
+		t.st.Start, t.st.Stopped = hs.Start, hs.Stopped
 		if hs.Best != nil && (t.st.Best == nil || t.st.Best.Epoch != hs.Best.Epoch) {
-			t.st.Best = &bestEpoch{Epoch: hs.Best.Epoch, ValLoss: hs.Best.ValLoss, Checkpoint: checkpointName(hs.Step)}
+			t.st.Best = &bestEpoch{Epoch: hs.Best.Epoch, ValLoss: hs.Best.ValLoss, ValNDCG: hs.Best.ValNDCG, Checkpoint: checkpointName(hs.Step)}
+			if hs.Best.Epoch == 0 {
+				t.st.Best.Checkpoint = "" // the untrained head has no checkpoint
+			}
 		}
 		if err := t.checkpoint(); err != nil {
 			return err

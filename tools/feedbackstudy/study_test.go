@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sbmoe/sbmoe/moe/headtrain"
+)
+
+// tinyModel is a random 2-layer BERT with its tokenizer, small enough for these tests.
+var tinyModel = filepath.Join("..", "..", "testdata", "embeddings", "tiny")
+
+// runCLI runs the command line in-process and returns exit code, stdout and stderr.
+func runCLI(args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := run(args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// writeToyDataset writes a BEIR dataset of 40 documents of four words from the tiny
+// model's vocabulary, one query per document (its title word), judged relevant in the
+// test split for every fourth document and, with withTrain, in the train split for the
+// others.
+func writeToyDataset(t *testing.T, dir string, withTrain bool) {
+	t.Helper()
+	words := strings.Fields("with that from were this they which have first also their been when after there into " +
+		"time would what about said over then other more like back them only some could where just during under " +
+		"while before through since because")
+	var corpus, queries, trainQrels, testQrels strings.Builder
+	trainQrels.WriteString("query-id\tcorpus-id\tscore\n")
+	testQrels.WriteString("query-id\tcorpus-id\tscore\n")
+	for i := range 40 {
+		w := words[i]
+		fmt.Fprintf(&corpus, `{"_id":"d%d","title":"%s","text":"%s %s %s"}`+"\n", i, w, words[(i+5)%len(words)], w, words[(i+11)%len(words)])
+		fmt.Fprintf(&queries, `{"_id":"q%d","text":"%s %s"}`+"\n", i, w, words[(i+5)%len(words)])
+		qrels := &trainQrels
+		if i%4 == 3 {
+			qrels = &testQrels
+		}
+		fmt.Fprintf(qrels, "q%d\td%d\t1\n", i, i)
+	}
+	files := map[string]string{"corpus.jsonl": corpus.String(), "queries.jsonl": queries.String(), "qrels/test.tsv": testQrels.String()}
+	if withTrain {
+		files["qrels/train.tsv"] = trainQrels.String()
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestStudyEndToEnd runs the whole study on toy collections with the tiny model: a
+// supervised "scifact" (30 training claims) and a label-free "adi". A second run finds
+// every result in place and trains nothing.
+func TestStudyEndToEnd(t *testing.T) {
+	data := t.TempDir()
+	writeToyDataset(t, filepath.Join(data, "scifact"), true)
+	writeToyDataset(t, filepath.Join(data, "adi"), false)
+	out, cache, report := filepath.Join(t.TempDir(), "runs"), filepath.Join(t.TempDir(), "cache"), filepath.Join(t.TempDir(), "report")
+	args := []string{"--data", data, "--model", tinyModel, "--out", out, "--cache", cache, "--report", report,
+		"--datasets", "scifact,adi", "--seeds", "1", "--clicks", "10,1000", "--parts", "curve,ablations,classic",
+		"--threads", "1", "--quiet"}
+	code, stdout, stderr := runCLI(args...)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	for _, want := range []string{"scifact: product on 10 clicks pairs, seed 1", "scifact: paper on 30 clicks pairs",
+		"scifact: no-guard on 30 clicks", "adi: product on 40 crops pairs", "adi: product on 40 titles pairs", "adi: learned on 40 crops"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(report, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Answers", "Clicks before SciFact NDCG@10 is significantly better than zero-shot",
+		"## 1. SciFact: learning from clicks", "| 30 | product head, queries only |", "## 2. SciFact at 30 clicks",
+		"## 3. Label-free adaptation", "| adi | product head, queries only | titles (40) |", "## 4. Routing", "| goal | met | measured |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(report, "curves.png")); err != nil || st.Size() < 1000 {
+		t.Errorf("curves.png: %v", err)
+	}
+	var rep struct {
+		Sets []struct {
+			Name    string `json:"name"`
+			Configs []struct {
+				Arm  string  `json:"arm"`
+				NDCG float64 `json:"ndcg@10"`
+			} `json:"configurations"`
+		} `json:"datasets"`
+	}
+	raw, _ := os.ReadFile(filepath.Join(report, "results.json"))
+	if err := json.Unmarshal(raw, &rep); err != nil || len(rep.Sets) != 2 || len(rep.Sets[0].Configs) == 0 {
+		t.Fatalf("results.json: %v, %+v", err, rep)
+	}
+
+	// Everything is in place: nothing trains, and the vectors come from the cache.
+	code, _, stderr = runCLI(args...)
+	if code != 0 || strings.Contains(stderr, " pairs, seed ") {
+		t.Errorf("second run: exit %d, stderr %s", code, stderr)
+	}
+	for _, f := range []string{"corpus.idx", "queries.idx", "train-queries.idx", "train-docs.idx", "train-titles.idx"} {
+		if _, err := os.Stat(filepath.Join(cache, "adi", f)); err != nil {
+			t.Errorf("cache: %v", err)
+		}
+	}
+}
+
+// TestClickOrder: a seed's clicks are a prefix of its arrival order, so the learning curve
+// of one seed is nested, and other seeds order them otherwise.
+func TestClickOrder(t *testing.T) {
+	var clicks []headtrain.Example
+	for i := range 50 {
+		clicks = append(clicks, headtrain.Example{ID: fmt.Sprint(i)})
+	}
+	few, more, other := clickOrder(clicks, 10, 1), clickOrder(clicks, 30, 1), clickOrder(clicks, 10, 2)
+	for i := range few {
+		if few[i].ID != more[i].ID {
+			t.Fatalf("10 clicks are not the first of 30: %v, %v", few, more)
+		}
+	}
+	same := 0
+	for i := range few {
+		if few[i].ID == other[i].ID {
+			same++
+		}
+	}
+	if same == len(few) {
+		t.Error("seeds 1 and 2 order the clicks alike")
+	}
+	if n := len(clickOrder(clicks, 1000, 1)); n != 50 {
+		t.Errorf("%d clicks of 50", n)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--clicks", "1,5"}, "--clicks"},
+		{[]string{"--datasets", "msmarco"}, "unknown collection"},
+		{[]string{"--parts", "all"}, "unknown part"},
+		{[]string{"extra"}, "unexpected argument"},
+	} {
+		code, _, stderr := runCLI(tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q", tc.args, code, stderr)
+		}
+	}
+	if code, stdout, _ := runCLI("--help"); code != 0 || !strings.Contains(stdout, "-parts string") {
+		t.Errorf("--help: exit %d\n%s", code, stdout)
+	}
+}
