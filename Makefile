@@ -96,12 +96,60 @@ fuzz:
 			printf "%-40s %-4s %9d execs in %3ds, %6.0f per second per worker\n", name, rc == 0 ? "ok" : "FAIL", x, s, s && w ? x / s / w : 0 }' $$log >>$$summary; \
 	done; echo "== summary (FUZZTIME=$(FUZZTIME))"; cat $$summary; rm -f $$summary $$log; exit $$failed
 
-# Index the Go standard library's documentation and answer a few questions about it.
-demo: build model
+# The product's main job: the Go standard library's documentation in your GOROOT rendered
+# as a static site (out/godoc-site), indexed by sbmoe site (the search widget and its
+# bundle in out/godoc-site/_sbmoe; a second run reuses every encoding), checked once in
+# headless Chromium (the widget's top results for the sample queries, and the screenshot
+# results/site-widget.png), then served on 127.0.0.1 until Ctrl-C. SERVE=0 stops after
+# the check, for scripts and tests. Needs the model and Chromium, not ../shared.
+DEMO_SITE := out/godoc-site
+SERVE ?= 1
+# The widget's module (ui/widget, vugu) beside the retriever's in bin/web.
+WIDGET_WASM = GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags=-s -o bin/web/widget.wasm ./ui/widget
+.PHONY: demo-cli bench-site site-deps
+demo: build model browser-deps
+	$(WIDGET_WASM)
+	$(GO) build -o bin/sbmoe-benchsite ./tools/benchsite
+	bin/sbmoe-benchsite godoc --out $(DEMO_SITE)
+	$(SBMOE) site --site $(DEMO_SITE)
+	node tools/browser/check-site.mjs --site $(DEMO_SITE) --screenshot results/site-widget.png $(DEMO_QUERIES)
+	@if [ "$(SERVE)" != 0 ]; then $(SBMOE) serve $(DEMO_SITE); fi
+
+# The command-line demo: index the Go standard library's documentation and answer a few
+# questions about it in the terminal.
+demo-cli: build model
 	@mkdir -p out/godoc
 	$(SBMOE) corpus godoc --out out/godoc/corpus.jsonl
 	@[ out/godoc.idx -nt out/godoc/corpus.jsonl ] || $(SBMOE) index --corpus out/godoc/corpus.jsonl --out out/godoc.idx
 	$(SBMOE) search --index out/godoc.idx --corpus out/godoc/corpus.jsonl --k 5 $(DEMO_QUERIES)
+
+# npm pagefind (pinned in tools/benchsite/package-lock.json; its binary ships in the npm
+# package for the platform) into the git-ignored out/site-node, beside what browser-deps
+# installs: make bench-site needs both.
+site-deps: browser-deps
+	bash tools/benchsite/install.sh
+
+# sbmoe site against Pagefind on the same site: SciFact's corpus as a static site (one page
+# per abstract), both indexes built from nothing (timed, sized), the 300 test queries
+# through each one's browser search in one headless Chromium (bytes, times, runs), scored
+# with core/metrics; plus the demo queries on the Go documentation site through both.
+# Writes results/bench-site.md. The first build encodes SciFact (minutes).
+BENCH_SITE := out/bench-site/scifact
+bench-site: build model site-deps
+	$(WIDGET_WASM)
+	$(GO) build -o bin/sbmoe-benchsite ./tools/benchsite
+	@mkdir -p out/bench-site results
+	bin/sbmoe-benchsite beir --data $(DATA)/scifact --out $(BENCH_SITE)
+	bin/sbmoe-benchsite queries --data $(DATA)/scifact --out out/bench-site/queries.json
+	bin/sbmoe-benchsite build --site $(BENCH_SITE) --out out/bench-site/build.json
+	bin/sbmoe-benchsite godoc --out $(DEMO_SITE)
+	$(SBMOE) site --site $(DEMO_SITE) --quiet
+	out/site-node/node_modules/.bin/pagefind --site $(DEMO_SITE) --glob "{index.html,pkg/**/*.html}"
+	node tools/browser/bench-site.mjs --site $(BENCH_SITE) --queries out/bench-site/queries.json \
+		--godoc $(DEMO_SITE) --demo "$$(printf '%s|' $(DEMO_QUERIES) | sed 's/|$$//')" > out/bench-site/runs.json
+	bin/sbmoe-benchsite report --data $(DATA)/scifact --site $(BENCH_SITE) --runs out/bench-site/runs.json \
+		--build out/bench-site/build.json --out results/bench-site.md
+	cat results/bench-site.md
 
 # Zero-shot evaluation of the default model on every shared collection.
 eval: build model

@@ -11,6 +11,7 @@
 //	index.idx       the documents' vectors (core/index file format), made by model/
 //	docs.json       [{"id","title","url","snippet"}, ...], in index order
 //	lexical.idx     the BM25 index of the documents (core/lexical), in the same order; optional
+//	text/00000.json ...  the documents' whole texts, Manifest.TextShard to a file, for snippets; optional
 //	sbmoe.wasm, sbmoe.js, ...  the runtime for the browser (listed too, so a page verifies it)
 //
 // A page opens it in two steps: OpenLexical (the documents and the BM25 index, a few hundred
@@ -68,6 +69,9 @@ type Manifest struct {
 	Documents   int    `json:"documents"`
 	// Weights is "fp32" or "int8": how model/ stores the encoder.
 	Weights string `json:"weights"`
+	// TextShard is how many documents' texts each file of TextDir holds; 0 when the
+	// bundle has no texts (its results show docs.json's snippets).
+	TextShard int `json:"text_shard,omitempty"`
 	// Files lists every file of the bundle but the manifest, sorted by path.
 	Files []File `json:"files"`
 }
@@ -83,6 +87,7 @@ type File struct {
 type Doc struct {
 	ID      string `json:"id"`
 	Title   string `json:"title,omitempty"`
+	Heading string `json:"heading,omitempty"` // the section of the page, for a site's sections
 	URL     string `json:"url,omitempty"`
 	Snippet string `json:"snippet,omitempty"`
 }
@@ -120,6 +125,8 @@ func ParseManifest(b []byte) (Manifest, error) {
 		return Manifest{}, fmt.Errorf("field weights: %q, want fp32 or int8", m.Weights)
 	case m.Dim < 1 || m.Documents < 0:
 		return Manifest{}, fmt.Errorf("fields dim and documents: %d and %d", m.Dim, m.Documents)
+	case m.TextShard < 0:
+		return Manifest{}, fmt.Errorf("field text_shard: %d", m.TextShard)
 	case len(m.Files) > MaxFiles:
 		return Manifest{}, fmt.Errorf("field files: %d files, at most %d", len(m.Files), MaxFiles)
 	}
@@ -137,9 +144,15 @@ func ParseManifest(b []byte) (Manifest, error) {
 		}
 		seen[f.Path] = true
 	}
-	for _, need := range []string{IndexFile, DocsFile} { // lexical.idx is optional
-		if !seen[need] {
-			return Manifest{}, fmt.Errorf("field files: no %s", need)
+	need := []string{IndexFile, DocsFile} // lexical.idx is optional
+	if m.TextShard > 0 {
+		for i := range textFiles(m.Documents, m.TextShard) {
+			need = append(need, TextFile(i))
+		}
+	}
+	for _, p := range need {
+		if !seen[p] {
+			return Manifest{}, fmt.Errorf("field files: no %s", p)
 		}
 	}
 	return m, nil
@@ -154,6 +167,7 @@ type Bundle struct {
 	Retriever *retriever.Retriever // nil until LoadModel
 	Index     *index.Index         // nil until LoadModel
 	pos       map[string]int       // document id → position in Docs and Index
+	texts     []*string            // the documents' texts loaded so far (LoadTexts), by position
 	ownHead   *moe.Block           // the model's own head, which ResetHead restores
 	ownSide   string
 }
@@ -164,6 +178,11 @@ type Options struct {
 	// verified the bytes as they arrived (crypto.subtle) leaves it off; natively it costs
 	// about a tenth of a second for a 25 MB model.
 	Verify bool
+	// Verified says the page checked every file's size and SHA-256 against the manifest:
+	// then the model's fingerprint is the manifest's, which the index must record too,
+	// and is not computed again from the weights (a SHA-256 of every weight, a second or
+	// two of WebAssembly for a 90 MB model).
+	Verified bool
 	// Retriever tunes the model's encoding (threads, lengths).
 	Retriever retriever.Options
 }
@@ -213,6 +232,9 @@ func OpenLexical(fsys fs.FS, opt Options) (*Bundle, error) {
 		}
 		b.pos[d.ID] = i
 	}
+	if m.TextShard > 0 {
+		b.texts = make([]*string, len(b.Docs))
+	}
 	if m.has(LexicalFile) {
 		raw, err := fs.ReadFile(fsys, LexicalFile)
 		if err != nil {
@@ -257,11 +279,20 @@ func (b *Bundle) LoadModel(fsys fs.FS, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("open bundle: %s: %w", IndexFile, err)
 	}
-	if err := r.CheckIndex(ix); err != nil {
-		return fmt.Errorf("open bundle: %s and %s/: %w", IndexFile, ModelDir, err)
-	}
-	if fp := r.Fingerprint(); fp != m.Fingerprint {
-		return fmt.Errorf("open bundle: %s: field fingerprint: %s, but %s/ has %s", ManifestFile, m.Fingerprint, ModelDir, fp)
+	if opt.Verified {
+		if fp := ix.Origin().Fingerprint; fp != m.Fingerprint {
+			return fmt.Errorf("open bundle: %s: field fingerprint: %s, but %s records %s", ManifestFile, m.Fingerprint, IndexFile, fp)
+		}
+		if ix.Dim() != r.Dim() {
+			return fmt.Errorf("open bundle: %s holds %d-dimensional vectors, %s/ makes %d", IndexFile, ix.Dim(), ModelDir, r.Dim())
+		}
+	} else {
+		if err := r.CheckIndex(ix); err != nil {
+			return fmt.Errorf("open bundle: %s and %s/: %w", IndexFile, ModelDir, err)
+		}
+		if fp := r.Fingerprint(); fp != m.Fingerprint {
+			return fmt.Errorf("open bundle: %s: field fingerprint: %s, but %s/ has %s", ManifestFile, m.Fingerprint, ModelDir, fp)
+		}
 	}
 	if ix.Len() != len(b.Docs) {
 		return fmt.Errorf("open bundle: %s holds %d documents, %s %d", IndexFile, ix.Len(), DocsFile, len(b.Docs))
@@ -274,6 +305,28 @@ func (b *Bundle) LoadModel(fsys fs.FS, opt Options) error {
 	b.Retriever, b.Index = r, ix
 	b.ownHead, b.ownSide = r.Head(), r.Manifest().HeadAppliesTo
 	return nil
+}
+
+// New makes a bundle in memory from its parts, as a tool has them before it writes the
+// files (sbmoe site --adapt learns a head on one): display fields, the retriever and its
+// index of the same documents, in the same order.
+func New(docs []Doc, r *retriever.Retriever, ix *index.Index) (*Bundle, error) {
+	if ix.Len() != len(docs) {
+		return nil, fmt.Errorf("bundle: %d documents, an index of %d", len(docs), ix.Len())
+	}
+	if err := r.CheckIndex(ix); err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	b := &Bundle{Manifest: Manifest{Format: Format, Version: Version, Fingerprint: r.Fingerprint(), Dim: r.Dim(),
+		Documents: len(docs), Weights: "fp32"}, Docs: docs, Retriever: r, Index: ix, pos: make(map[string]int, len(docs))}
+	for i, d := range docs {
+		if _, dup := b.pos[d.ID]; dup || d.ID == "" || d.ID != ix.ID(i) {
+			return nil, fmt.Errorf("bundle: document %d: id %q is empty, repeated or not the index's %q", i, d.ID, ix.ID(i))
+		}
+		b.pos[d.ID] = i
+	}
+	b.ownHead, b.ownSide = r.Head(), r.Manifest().HeadAppliesTo
+	return b, nil
 }
 
 // has reports whether the manifest lists a file.
@@ -342,11 +395,8 @@ func CheckQuery(query string, k int) error {
 const (
 	ModeLexical = "lexical" // BM25 alone: the model is not loaded yet
 	ModeDense   = "dense"   // the model alone: the bundle has no BM25 index
-	ModeHybrid  = "hybrid"  // both rankings fused by reciprocal rank (lexical.Fuse)
+	ModeHybrid  = "hybrid"  // both rankings fused (lexical.Combine)
 )
-
-// fusionDepth is how many documents of each ranking hybrid search fuses.
-const fusionDepth = 100
 
 // Mode says how Search ranks now.
 func (b *Bundle) Mode() string {
@@ -360,8 +410,9 @@ func (b *Bundle) Mode() string {
 }
 
 // Search returns the k best documents for a query, with their display fields, ranked as
-// Mode says. Scores are dot products (dense), BM25 scores (lexical) or fused reciprocal
-// ranks (hybrid).
+// Mode says. Scores are dot products (dense), BM25 scores (lexical) or the convex
+// combination of both, normalised (hybrid: lexical.Combine of the lexical.FusionDepth
+// best of each, or k when k is more).
 func (b *Bundle) Search(ctx context.Context, query string, k int) ([]Hit, error) {
 	if err := CheckQuery(query, k); err != nil {
 		return nil, err
@@ -369,10 +420,10 @@ func (b *Bundle) Search(ctx context.Context, query string, k int) ([]Hit, error)
 	if b.Retriever == nil && b.Lexical == nil {
 		return nil, errors.New("search: the bundle has no BM25 index and its model is not loaded")
 	}
-	var lex []int
+	var lex []lexical.Ranked
 	if b.Lexical != nil {
-		for _, h := range b.Lexical.Search(query, max(k, fusionDepth)) {
-			lex = append(lex, h.Index)
+		for _, h := range b.Lexical.Search(query, max(k, lexical.FusionDepth)) {
+			lex = append(lex, lexical.Ranked{Index: h.Index, Score: h.Score})
 		}
 		if b.Retriever == nil {
 			out := []Hit{}
@@ -384,24 +435,26 @@ func (b *Bundle) Search(ctx context.Context, query string, k int) ([]Hit, error)
 	}
 	depth := k
 	if b.Lexical != nil {
-		depth = max(k, fusionDepth)
+		depth = max(k, lexical.FusionDepth)
 	}
-	hits, err := b.Retriever.Search(ctx, b.Index, []string{query}, min(depth, b.Index.Len()))
+	// LoadModel checked that the model made the index.
+	vecs, err := b.Retriever.EncodeQueries(ctx, []string{query})
 	if err != nil {
 		return nil, err
 	}
+	hits := b.Index.Search(vecs[0], min(depth, b.Index.Len()))
 	if b.Lexical == nil {
-		out := make([]Hit, len(hits[0]))
-		for i, h := range hits[0] {
+		out := make([]Hit, len(hits))
+		for i, h := range hits {
 			out[i] = Hit{Doc: b.Docs[h.Index], Score: h.Score}
 		}
 		return out, nil
 	}
-	dense := make([]int, len(hits[0]))
-	for i, h := range hits[0] {
-		dense[i] = h.Index
+	dense := make([]lexical.Ranked, len(hits))
+	for i, h := range hits {
+		dense[i] = lexical.Ranked{Index: h.Index, Score: h.Score}
 	}
-	fused := lexical.Fuse(k, dense, lex)
+	fused := lexical.Combine(k, dense, lex)
 	out := make([]Hit, len(fused))
 	for i, f := range fused {
 		out[i] = Hit{Doc: b.Docs[f.Index], Score: float32(f.Score)}
@@ -417,12 +470,13 @@ func (b *Bundle) DocIndex(id string) int {
 	return -1
 }
 
-// Paths lists the data files a page fetches (model, vector and BM25 indexes, documents),
-// those the manifest lists outside the runtime.
+// Paths lists the data files a page fetches (model, vector and BM25 indexes, documents,
+// texts), those the manifest lists outside the runtime.
 func (m Manifest) Paths() []string {
 	var out []string
 	for _, f := range m.Files {
-		if f.Path == IndexFile || f.Path == DocsFile || f.Path == LexicalFile || strings.HasPrefix(f.Path, ModelDir+"/") {
+		if f.Path == IndexFile || f.Path == DocsFile || f.Path == LexicalFile || strings.HasPrefix(f.Path, ModelDir+"/") ||
+			strings.HasPrefix(f.Path, TextDir+"/") {
 			out = append(out, f.Path)
 		}
 	}

@@ -124,15 +124,15 @@ func TestOpenAndSearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	dense, _ := b.Retriever.Search(ctx, b.Index, []string{"with that"}, 5)
-	var di []int
+	var di []lexical.Ranked
 	for _, h := range dense[0] {
-		di = append(di, h.Index)
+		di = append(di, lexical.Ranked{Index: h.Index, Score: h.Score})
 	}
-	var li []int
+	var li []lexical.Ranked
 	for _, h := range b.Lexical.Search("with that", 100) {
-		li = append(li, h.Index)
+		li = append(li, lexical.Ranked{Index: h.Index, Score: h.Score})
 	}
-	fused := lexical.Fuse(3, di, li)
+	fused := lexical.Combine(3, di, li)
 	for i, h := range hits {
 		if h.ID != b.Docs[fused[i].Index].ID || h.Score != float32(fused[i].Score) {
 			t.Errorf("hybrid hit %d: %+v, want %s", i, h, b.Docs[fused[i].Index].ID)
@@ -265,7 +265,7 @@ func TestLearnHead(t *testing.T) {
 		return sum
 	}
 	before := ranks()
-	res, err := b.LearnHead(ctx, feedback, LearnOptions{Epochs: 40, LR: 0.01})
+	res, err := b.LearnHead(ctx, feedback, LearnOptions{Epochs: 40, LR: 0.01, Recipe: RecipePaper})
 	if err != nil {
 		t.Fatal(err)
 	}

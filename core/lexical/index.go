@@ -100,6 +100,16 @@ func (ix *Index) idf(df int) float64 {
 	return math.Log(1 + (n-float64(df)+0.5)/(float64(df)+0.5))
 }
 
+// IDF is the BM25 idf of an analysed term (one of Analyze's), 0 for a term no document
+// holds.
+func (ix *Index) IDF(term string) float64 {
+	i, ok := ix.pos[term]
+	if !ok {
+		return 0
+	}
+	return ix.idf(len(ix.post[i].docs))
+}
+
 // Scores returns the BM25 score of every document for a query, and whether any query term
 // is in the index (a query of stop words or unseen words scores every document 0).
 func (ix *Index) Scores(query string) ([]float64, bool) {

@@ -50,7 +50,7 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 			"ranks the whole corpus by exact dot product (top 1000) and scores the ranking with\n"+
 			"trec_eval's definitions (equal to pytrec_eval): "+strings.Join(evalMeasures, ", ")+".\n"+
 			"--mode bm25 ranks by BM25 alone (no model), --mode hybrid fuses BM25's and the model's\n"+
-			"rankings by reciprocal rank, as a site's search box does.",
+			"100 best as a site's search box does (an even mix of their min-max normalised scores).",
 		"sbmoe eval ../shared/data/scifact\n"+
 			"sbmoe eval --format json --out results.json ../shared/data/cisi ../shared/data/npl\n"+
 			"sbmoe eval --run scifact.trec --int8 ../shared/data/scifact\n"+

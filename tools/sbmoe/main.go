@@ -38,6 +38,7 @@ func commands() []command {
 		{"train", "fine-tune the encoder with an SB-MoE head (or the head alone) and evaluate it", runTrain},
 		{"bundle", "write a bundle that searches a corpus in a web page (WebAssembly, JS module, demo page)", runBundle},
 		{"serve", "serve a bundle or a site on this machine, as a static host would", runServe},
+		{"site", "index a built static site for search in its pages: sections, bundle and search widget", runSite},
 		{"edge", "run a bundle's search as a Cloudflare Worker: build the worker, serve it in local workerd, benchmark it", runEdge},
 	}
 }

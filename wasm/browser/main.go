@@ -10,9 +10,13 @@
 //
 //	openLexical(files)          files: {path: Uint8Array}: manifest.json, docs.json, lexical.idx → {"documents", "mode"}
 //	loadModel(files)            the model's and index.idx's verified files → {"fingerprint", "dim", "kernels", "mode"}
-//	search(query, k)            → {"hits": [{"id","title","url","snippet","score"}], "mode"}
+//	search(query, k)            → {"hits": [{"id","title","heading","url","snippet","score"}], "mode", "texts"}
+//	                              (texts: the files of texts the hits' snippets need that are not loaded)
+//	loadTexts(files)            files: {path: Uint8Array} of text/ → {}
+//	highlight(query, idsJSON)   → {"highlights": [[{"text","mark"}] or null, ...]} for the documents with loaded texts
 //	encode(textsJSON)           → {"vectors": [[...]]} (queries, head applied)
-//	learn(feedbackJSON, optionsJSON, onProgress) → {"epochs", "steps", "loss"} and the head swapped in
+//	learn(feedbackJSON, optionsJSON, onProgress) → {"epochs", "steps", "loss", "examples", "held_out", "kept_epoch"}
+//	                              and the head swapped in (kept_epoch 0: the recipe kept the untrained head)
 //	exportHead()                → Uint8Array of a head file, or null
 //	importHead(bytes or null)   → {} (null: back to the model's own head)
 package main
@@ -21,6 +25,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"syscall/js"
 	"testing/fstest"
 
@@ -36,6 +42,8 @@ func main() {
 	api.Set("openLexical", js.FuncOf(openLexical))
 	api.Set("loadModel", js.FuncOf(loadModel))
 	api.Set("search", js.FuncOf(search))
+	api.Set("loadTexts", js.FuncOf(loadTexts))
+	api.Set("highlight", js.FuncOf(highlight))
 	api.Set("encode", js.FuncOf(encode))
 	api.Set("learn", js.FuncOf(learn))
 	api.Set("exportHead", js.FuncOf(exportHead))
@@ -101,7 +109,8 @@ func loadModel(_ js.Value, args []js.Value) any {
 		if err := needOpen(); err != nil {
 			return nil, err
 		}
-		if err := opened.LoadModel(mapFS(args[0]), bundle.Options{}); err != nil {
+		// sbmoe-worker.js checked every file against the manifest as it arrived.
+		if err := opened.LoadModel(mapFS(args[0]), bundle.Options{Verified: true}); err != nil {
 			return nil, err
 		}
 		return map[string]any{"fingerprint": opened.Manifest.Fingerprint, "documents": len(opened.Docs),
@@ -132,7 +141,34 @@ func search(_ js.Value, args []js.Value) any {
 			return nil, err
 		}
 		hits, err := opened.Search(context.Background(), args[0].String(), args[1].Int())
-		return map[string]any{"hits": hits, "mode": opened.Mode()}, err
+		return map[string]any{"hits": hits, "mode": opened.Mode(), "texts": opened.TextFiles(hits)}, err
+	})
+}
+
+func loadTexts(_ js.Value, args []js.Value) any {
+	return guard(func() (any, error) {
+		if err := needOpen(); err != nil {
+			return nil, err
+		}
+		fsys := mapFS(args[0])
+		return map[string]any{}, opened.LoadTexts(fsys, bundle.Options{}, slices.Sorted(maps.Keys(fsys)))
+	})
+}
+
+func highlight(_ js.Value, args []js.Value) any {
+	return guard(func() (any, error) {
+		if err := needOpen(); err != nil {
+			return nil, err
+		}
+		var ids []string
+		if err := json.Unmarshal([]byte(args[1].String()), &ids); err != nil {
+			return nil, fmt.Errorf("highlight: ids: %w", err)
+		}
+		hits := make([]bundle.Hit, len(ids))
+		for i, id := range ids {
+			hits[i].ID = id
+		}
+		return map[string]any{"highlights": opened.Highlight(args[0].String(), hits)}, nil
 	})
 }
 
@@ -174,7 +210,8 @@ func learn(_ js.Value, args []js.Value) any {
 			return nil, err
 		}
 		last := res.History[len(res.History)-1]
-		return map[string]any{"epochs": len(res.History), "steps": res.Steps, "loss": last.Loss, "examples": res.Train}, nil
+		return map[string]any{"epochs": len(res.History), "steps": res.Steps, "loss": last.Loss, "examples": res.Train,
+			"held_out": res.Val, "kept_epoch": res.Epoch}, nil
 	})
 }
 

@@ -9,6 +9,7 @@
 importScripts('wasm_exec.js');
 
 let fingerprint = null;
+let learned = false; // a head learned in this browser is in use
 
 // Each file download must make progress within this many milliseconds, or it fails.
 const STALL_MS = 30000;
@@ -79,12 +80,17 @@ async function fetchVerified(cache, base, file, onBytes) {
   return bytes;
 }
 
-// The learned head and the feedback of one bundle, in IndexedDB.
+// The learned head, the feedback and how much of it the head learned from ('meta':
+// {trained}), per bundle fingerprint, in IndexedDB.
 function idb() {
   return new Promise((resolve, reject) => {
     if (typeof indexedDB === 'undefined') { resolve(null); return; }
-    const req = indexedDB.open('sbmoe', 1);
-    req.onupgradeneeded = () => { req.result.createObjectStore('heads'); req.result.createObjectStore('feedback'); };
+    const req = indexedDB.open('sbmoe', 2);
+    req.onupgradeneeded = () => {
+      for (const name of ['heads', 'feedback', 'meta']) {
+        if (!req.result.objectStoreNames.contains(name)) req.result.createObjectStore(name);
+      }
+    };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
   });
@@ -107,17 +113,28 @@ function call(name, ...args) {
   return out;
 }
 
+let manifest = null;
+// The model loads once no search has come for QUIET_MS.
+const QUIET_MS = 400;
+let lastSearch = -Infinity;
+let modelWanted = false; // the page asked for the model (loadModel)
+let startModel = null; // set while open() waits for it (model: 'later')
+let cacheStore = null;
+let base = null;
+const textsLoading = new Map(); // path → promise of its bytes
+
 // open fetches the bundle in two steps: the documents and the BM25 index first (with the
 // module), so the page can search by keywords at once (a 'lexical' message), then the model
-// and the vector index, after which search fuses both. It resolves when the model is loaded.
-async function open({ bundleURL }, id) {
-  const base = new URL(bundleURL, self.location.href);
+// and the vector index, after which search fuses both. The model's download starts once
+// keyword search works, so that it does not slow the first step down, or (model: 'later')
+// when the page asks for it (loadModel). It resolves when the model is loaded.
+async function open({ bundleURL, model }, id) {
+  base = new URL(bundleURL, self.location.href);
   if (!base.pathname.endsWith('/')) base.pathname += '/';
   const mresp = await fetch(new URL('manifest.json', base), { cache: 'no-cache' }).catch((e) => {
     throw new Error(`manifest.json: ${e.message}`);
   });
   if (!mresp.ok) throw new Error(`manifest.json: HTTP ${mresp.status} ${mresp.statusText}`.trim());
-  let manifest;
   try { manifest = await mresp.json(); } catch (e) { throw new Error(`manifest.json: ${e.message}`); }
   if (manifest.format !== 'sbmoe-bundle' || !Array.isArray(manifest.files)) {
     throw new Error('manifest.json: not an sbmoe bundle manifest');
@@ -147,9 +164,7 @@ async function open({ bundleURL }, id) {
     list.forEach((f, i) => { files[f.path] = bytes[i]; });
     return files;
   };
-  // The model starts downloading at once; the first step does not wait for it.
-  const modelFiles = fetchAll(second);
-  modelFiles.catch(() => {}); // reported below, when awaited
+  cacheStore = cache;
   const lexFiles = await fetchAll(first);
   const go = new Go();
   const { instance } = await WebAssembly.instantiate(lexFiles['sbmoe.wasm'], go.importObject);
@@ -157,22 +172,69 @@ async function open({ bundleURL }, id) {
   delete lexFiles['sbmoe.wasm'];
   lexFiles['manifest.json'] = new TextEncoder().encode(JSON.stringify(manifest));
   const lex = call('openLexical', lexFiles);
-  post({ type: 'lexical', id, info: { ...lex, fingerprint } });
-  const info = call('loadModel', await modelFiles);
+  post({ type: 'lexical', id, info: { ...lex, fingerprint, downloaded: done - cached } });
+  if (model === 'later' && !modelWanted) await new Promise((resolve) => { startModel = resolve; });
+  startModel = null;
+  const t0 = performance.now();
+  const files = await fetchAll(second);
+  // Loading the model takes the worker for a second or more: not while the visitor types.
+  while (performance.now() - lastSearch < QUIET_MS) await new Promise((r) => setTimeout(r, QUIET_MS / 4));
+  const t1 = performance.now();
+  const info = call('loadModel', files);
+  info.timings = { modelFetchMs: Math.round(t1 - t0), modelLoadMs: Math.round(performance.now() - t1) };
   const head = await store('heads', 'get', fingerprint).catch(() => undefined);
   if (head) {
-    try { call('importHead', head); info.learned = true; } catch (e) { await store('heads', 'delete', fingerprint); }
+    try { call('importHead', head); learned = true; } catch (e) { await store('heads', 'delete', fingerprint); }
   }
-  info.feedback = ((await store('feedback', 'get', fingerprint).catch(() => undefined)) || []).length;
+  info.learned = learned;
+  Object.assign(info, await learning());
   info.downloaded = done - cached;
   return info;
+}
+
+// learning is what this browser holds for the bundle: choices recorded, how many of them
+// the stored head learned from, and whether a learned head is in use.
+async function learning() {
+  const list = (await store('feedback', 'get', fingerprint).catch(() => undefined)) || [];
+  const meta = (await store('meta', 'get', fingerprint).catch(() => undefined)) || {};
+  return { feedback: list.length, trained: meta.trained || 0 };
+}
+
+// search answers a query; with highlight, every hit gets the snippet around its sentence
+// that best matches the query, after the files of texts it needs (a few kB each) arrive.
+async function search({ query, k, highlight }) {
+  lastSearch = performance.now();
+  const out = call('search', query, k);
+  if (highlight && out.hits.length) {
+    const need = out.texts || [];
+    if (need.length) {
+      const files = {};
+      await Promise.all(need.map(async (p) => { files[p] = await textFile(p); }));
+      call('loadTexts', files);
+    }
+    const { highlights } = call('highlight', query, JSON.stringify(out.hits.map((h) => h.id)));
+    out.hits.forEach((h, i) => { if (highlights[i]) h.highlight = highlights[i]; });
+  }
+  delete out.texts;
+  return out;
+}
+
+function textFile(p) {
+  if (!textsLoading.has(p)) {
+    const file = manifest.files.find((f) => f.path === p);
+    if (!file) return Promise.reject(new Error(`manifest.json: lists no ${p}`));
+    const promise = fetchVerified(cacheStore, base, file, () => {});
+    promise.catch(() => textsLoading.delete(p)); // try again on the next search
+    textsLoading.set(p, promise);
+  }
+  return textsLoading.get(p);
 }
 
 async function feedback({ query, docId }) {
   const list = (await store('feedback', 'get', fingerprint)) || [];
   list.push({ query, doc_id: docId });
   await store('feedback', 'put', list, fingerprint);
-  return { count: list.length };
+  return { count: list.length, ...(await learning()) };
 }
 
 async function train(options, id) {
@@ -184,15 +246,21 @@ async function train(options, id) {
     post({ type: 'train-progress', id, epoch, epochs, step, steps, loss });
   });
   const head = sbmoeGo.exportHead();
-  if (head && options.persist !== false) await store('heads', 'put', head, fingerprint);
-  return out;
+  if (head && options.persist !== false) {
+    await store('heads', 'put', head, fingerprint);
+    await store('meta', 'put', { trained: list.length }, fingerprint);
+  }
+  learned = !!head;
+  return { ...out, ...(await learning()), learned };
 }
 
 async function resetHead({ forgetFeedback }) {
   call('importHead', null);
   await store('heads', 'delete', fingerprint);
+  await store('meta', 'delete', fingerprint);
   if (forgetFeedback) await store('feedback', 'delete', fingerprint);
-  return {};
+  learned = false;
+  return { ...(await learning()), learned };
 }
 
 self.onmessage = async (ev) => {
@@ -201,11 +269,13 @@ self.onmessage = async (ev) => {
     let result;
     switch (op) {
       case 'open': result = await open(args, id); break;
-      case 'search': result = call('search', args.query, args.k); break;
+      case 'search': result = await search(args); break;
       case 'encode': result = call('encode', JSON.stringify(args.texts)); break;
       case 'feedback': result = await feedback(args); break;
       case 'train': result = await train(args, id); break;
       case 'resetHead': result = await resetHead(args); break;
+      case 'learning': result = { ...(await learning()), learned }; break;
+      case 'loadModel': modelWanted = true; if (startModel) startModel(); result = {}; break;
       case 'exportHead': result = { head: sbmoeGo.exportHead() }; break;
       case 'importHead': result = call('importHead', args.head); break;
       default: throw new Error(`unknown call ${op}`);

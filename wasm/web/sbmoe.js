@@ -13,10 +13,20 @@
 /**
  * @typedef {Object} Hit
  * @property {string} id        the document's id
- * @property {number} score     dot product of query and document vectors; higher is better
+ * @property {number} score     dot product (dense), BM25 score (lexical) or the fused, normalised scores (hybrid); higher is better
  * @property {string} [title]
+ * @property {string} [heading] the section of the page (bundles of a site)
  * @property {string} [url]
  * @property {string} [snippet]
+ * @property {{text: string, mark?: boolean}[]} [highlight]  with search(q, {highlight: true}), for bundles
+ *           with texts: the snippet around the sentence that best matches the query (mark: that sentence)
+ */
+
+/**
+ * @typedef {Object} Learning   what this browser holds for the bundle
+ * @property {number} feedback  choices recorded
+ * @property {number} trained   how many of them the stored head learned from
+ * @property {boolean} [learned] a learned head is in use
  */
 
 /**
@@ -32,10 +42,13 @@
  * The documents and the keyword (BM25) index arrive first, then the model. With
  * {wait: 'lexical'} the promise resolves as soon as keyword search works, and `ready`
  * resolves when the model has loaded; search() uses the best it has (`mode` says which:
- * 'lexical', then 'hybrid'). The default waits for the model.
+ * 'lexical', then 'hybrid'). The default waits for the model. The model's download starts
+ * once keyword search works, or, with {model: 'later'}, when loadModel() is called (a
+ * page can then fetch the small keyword step early, and the model when the visitor
+ * shows an interest).
  * Rejects with an Error that names the file when a file is missing, truncated or corrupt.
  * @param {string|URL} bundleURL
- * @param {{onProgress?: (p: Progress) => void, wait?: 'model'|'lexical', workerURL?: string|URL}} [options]
+ * @param {{onProgress?: (p: Progress) => void, wait?: 'model'|'lexical', model?: 'now'|'later', workerURL?: string|URL}} [options]
  * @returns {Promise<Retriever>}
  */
 export async function open(bundleURL, options = {}) {
@@ -43,7 +56,7 @@ export async function open(bundleURL, options = {}) {
   const r = new Retriever(new Worker(workerURL), options.onProgress);
   let lexical;
   const lexicalReady = new Promise((resolve) => { lexical = resolve; });
-  r.ready = r._call('open', { bundleURL: new URL(bundleURL, location.href).href }, null, (info) => {
+  r.ready = r._call('open', { bundleURL: new URL(bundleURL, location.href).href, model: options.model || 'now' }, null, (info) => {
     r.info = info; r.mode = info.mode; lexical();
   }).then((info) => { r.info = info; r.mode = info.mode; lexical(); return r; });
   if (options.wait === 'lexical') {
@@ -61,7 +74,7 @@ export class Retriever {
     this._next = 1;
     this._pending = new Map();
     this._onProgress = onProgress;
-    /** What open() found: fingerprint, documents, dim, kernels, mode, learned, feedback, downloaded. */
+    /** What open() found: fingerprint, documents, dim, kernels, mode, learned, feedback, trained, downloaded. */
     this.info = null;
     /** How search() ranks now: 'lexical' (keywords, the model still loading), 'hybrid' or 'dense'. */
     this.mode = null;
@@ -95,13 +108,22 @@ export class Retriever {
   }
 
   /**
+   * Starts the model's download, for a retriever opened with {model: 'later'}; `ready`
+   * resolves when it has loaded. Calling it again, or without 'later', does nothing.
+   * @returns {Promise<void>}
+   */
+  async loadModel() {
+    await this._call('loadModel', {});
+  }
+
+  /**
    * The k best documents for a query, best first.
    * @param {string} query
-   * @param {{k?: number}} [options]
+   * @param {{k?: number, highlight?: boolean}} [options]
    * @returns {Promise<Hit[]>}
    */
-  async search(query, { k = 10 } = {}) {
-    const out = await this._call('search', { query, k });
+  async search(query, { k = 10, highlight = false } = {}) {
+    const out = await this._call('search', { query, k, highlight });
     this.mode = out.mode;
     return out.hits;
   }
@@ -117,10 +139,18 @@ export class Retriever {
 
   /**
    * Records that a visitor chose document docId for query (kept in this browser).
-   * @returns {Promise<{count: number}>} how much feedback is recorded
+   * @returns {Promise<Learning & {count: number}>} how much feedback is recorded (count = feedback)
    */
   feedback(query, docId) {
     return this._call('feedback', { query, docId });
+  }
+
+  /**
+   * What this browser holds for the bundle: choices recorded, how many the head learned from.
+   * @returns {Promise<Learning>}
+   */
+  learning() {
+    return this._call('learning', {});
   }
 
   /**
@@ -129,7 +159,7 @@ export class Retriever {
    * @param {{epochs?: number, seed?: number, experts?: number, lr?: number, router?: string,
    *          feedback?: {query: string, doc_id: string}[], persist?: boolean,
    *          onProgress?: (p: {epoch: number, epochs: number, step: number, steps: number, loss: number}) => void}} [options]
-   * @returns {Promise<{epochs: number, steps: number, loss: number, examples: number}>}
+   * @returns {Promise<{epochs: number, steps: number, loss: number, examples: number} & Learning>}
    */
   trainHead(options = {}) {
     const { onProgress, ...args } = options;
@@ -139,6 +169,7 @@ export class Retriever {
   /**
    * Forgets the learned head (and, with forgetFeedback, the recorded feedback).
    * @param {{forgetFeedback?: boolean}} [options]
+   * @returns {Promise<Learning>}
    */
   resetHead(options = {}) {
     return this._call('resetHead', { forgetFeedback: !!options.forgetFeedback });

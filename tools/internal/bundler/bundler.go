@@ -1,15 +1,22 @@
 // Package bundler writes a bundle (package core/bundle): the model, the index of a corpus
-// made by that model, the documents' display fields, the browser runtime (the WebAssembly
-// module, Go's wasm_exec.js, sbmoe.js and its worker) and a demo page, with a manifest of
-// every file's size and SHA-256, and .br and .gz copies for servers that send them as they
-// are. The bundle is written into a fresh folder beside the output and swapped in at the
-// end, so a reader never sees half of one.
+// made by that model, the documents' display fields (and, on request, their whole texts
+// for snippets), the browser runtime (the WebAssembly module, Go's wasm_exec.js, sbmoe.js
+// and its worker; the search widget on request) and a demo page, with a manifest of every
+// file's size and SHA-256, and .br and .gz copies for servers that send them as they are.
+// The bundle is written into a fresh folder beside the output and swapped in at the end, so
+// a reader never sees half of one.
+//
+// Writing again over a bundle reuses what it can of it: the vector of every document whose
+// encoded text is unchanged (by SHA-256, recorded in the bundle's EncodingsFile, when the
+// model's fingerprint is the same and the index float32), and the .br and .gz copies of
+// every unchanged file. When nothing changed at all, nothing is written.
 package bundler
 
 import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,10 +35,12 @@ import (
 
 	"github.com/sbmoe/sbmoe/core/beir"
 	"github.com/sbmoe/sbmoe/core/bundle"
+	"github.com/sbmoe/sbmoe/core/index"
 	"github.com/sbmoe/sbmoe/core/lexical"
 	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/core/tokenizer"
 	"github.com/sbmoe/sbmoe/core/weights"
+	"github.com/sbmoe/sbmoe/moe"
 	"github.com/sbmoe/sbmoe/ui"
 	"github.com/sbmoe/sbmoe/wasm/web"
 )
@@ -55,7 +64,28 @@ type Options struct {
 	Prune tokenizer.Pruning
 	// Progress follows the encoding of the documents.
 	Progress func(done, total int)
+	// Display, when set, holds the documents' display fields (in docs' order) instead of
+	// their ids, titles and snippets of their texts.
+	Display []bundle.Doc
+	// Texts, when set, holds the documents' whole texts (in docs' order), which the bundle
+	// then carries in its text/ files for snippets around the best-matching sentence.
+	Texts []string
+	// Widget adds the search widget (widget.js, widget.wasm from Runtime) and makes the
+	// demo page the widget's search page.
+	Widget bool
+	// Head, when set, is trained after the documents are encoded (from their vectors, with
+	// the model as the bundle holds it) and returns the head the bundle's model carries
+	// for queries: sbmoe site --adapt. Documents keep their vectors.
+	Head func(ctx context.Context, r *retriever.Retriever, ix *index.Index) (*moe.Block, error)
 }
+
+// TextBytes is about how many bytes of text each file of text/ holds.
+const TextBytes = 16 << 10
+
+// EncodingsFile records, for a bundle's index.idx, the model's fingerprint and the SHA-256
+// of each document's encoded text, so that writing the bundle again encodes only what
+// changed. Pages never fetch it, and the manifest does not list it.
+const EncodingsFile = ".encodings"
 
 // SnippetRunes is how much of a document's text docs.json keeps.
 const SnippetRunes = 240
@@ -66,6 +96,13 @@ type Result struct {
 	// Bytes is the raw size of the files a page downloads (model, index, documents,
 	// module); Brotli their size as .br (raw for those without a .br copy).
 	Bytes, Brotli int64
+	// First and FirstBrotli count the files a page needs for its first results, by
+	// keywords, while the model downloads (module, documents, BM25 index, widget).
+	First, FirstBrotli int64
+	// Encoded is how many documents were encoded; the others' vectors were reused.
+	Encoded int
+	// Unchanged is set when the bundle in Out already was this one: nothing was written.
+	Unchanged bool
 }
 
 // Write encodes docs with r and writes the bundle.
@@ -76,25 +113,65 @@ func Write(ctx context.Context, r *retriever.Retriever, docs []beir.Doc, opt Opt
 	if err := checkOut(opt.Out); err != nil {
 		return nil, err
 	}
+	if opt.Display != nil && len(opt.Display) != len(docs) || opt.Texts != nil && len(opt.Texts) != len(docs) {
+		return nil, fmt.Errorf("bundle: %d documents, %d display fields, %d texts", len(docs), len(opt.Display), len(opt.Texts))
+	}
 	files := map[string][]byte{}
 	if err := addModel(files, r, opt.ModelDir, docs, opt.Prune); err != nil {
 		return nil, err
 	}
 	// The index is made by the model as the bundle holds it, read back from the files just
-	// written: what a page opens is what made the vectors, and the fingerprints agree.
-	model := fstest.MapFS{}
-	for p, data := range files {
-		if rel, ok := strings.CutPrefix(p, bundle.ModelDir+"/"); ok {
-			model[rel] = &fstest.MapFile{Data: data}
+	// written: what a page opens is what made the vectors, and the fingerprints agree. When
+	// those files are the previous bundle's, so is the fingerprint, and the model is opened
+	// only if a document needs encoding.
+	prev := previous(opt.Out)
+	var bundled *retriever.Retriever
+	openBundled := func() (*retriever.Retriever, error) {
+		if bundled != nil {
+			return bundled, nil
 		}
+		model := fstest.MapFS{}
+		for p, data := range files {
+			if rel, ok := strings.CutPrefix(p, bundle.ModelDir+"/"); ok {
+				model[rel] = &fstest.MapFile{Data: data}
+			}
+		}
+		var err error
+		if bundled, err = retriever.Open(model, retriever.Options{Threads: r.Encoder().Threads}); err != nil {
+			return nil, fmt.Errorf("bundle: the model written does not open: %w", err)
+		}
+		return bundled, nil
 	}
-	r, err := retriever.Open(model, retriever.Options{Threads: r.Encoder().Threads})
-	if err != nil {
-		return nil, fmt.Errorf("bundle: the model written does not open: %w", err)
+	fingerprint, ok := prev.sameModel(files)
+	if !ok {
+		rb, err := openBundled()
+		if err != nil {
+			return nil, err
+		}
+		fingerprint = rb.Fingerprint()
 	}
-	ix, err := r.Index(ctx, docs, opt.Progress)
+	prev.loadVectors(fingerprint)
+	ix, sums, encoded, err := encode(ctx, r, openBundled, fingerprint, docs, prev, opt.Progress)
 	if err != nil {
-		return nil, fmt.Errorf("bundle: encode the documents: %w", err)
+		return nil, err
+	}
+	if opt.Head != nil {
+		rb, err := openBundled()
+		if err != nil {
+			return nil, err
+		}
+		head, err := opt.Head(ctx, rb, ix)
+		if err != nil {
+			return nil, fmt.Errorf("bundle: adapt the head: %w", err)
+		}
+		if head != nil {
+			if err := rb.SetHead(head, retriever.HeadQueries); err != nil {
+				return nil, fmt.Errorf("bundle: %w", err)
+			}
+			if err := addHead(files, rb); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if opt.Int8Index {
 		ix = ix.Quantized()
@@ -117,19 +194,31 @@ func Write(ctx context.Context, r *retriever.Retriever, docs []beir.Doc, opt Opt
 		return nil, fmt.Errorf("bundle: %s: %w", bundle.LexicalFile, err)
 	}
 	files[bundle.LexicalFile] = slices.Clone(buf.Bytes())
-	display := make([]bundle.Doc, len(docs))
-	for i, d := range docs {
-		display[i] = bundle.Doc{ID: d.ID, Title: d.Title, Snippet: Snippet(d.Text, SnippetRunes)}
+	display := opt.Display
+	if display == nil {
+		display = make([]bundle.Doc, len(docs))
+		for i, d := range docs {
+			display[i] = bundle.Doc{ID: d.ID, Title: d.Title}
+			if opt.Texts == nil {
+				display[i].Snippet = Snippet(d.Text, SnippetRunes)
+			}
+		}
+	}
+	for i, d := range display {
+		if d.ID != docs[i].ID {
+			return nil, fmt.Errorf("bundle: display fields %d are for %q, document %d is %q", i+1, d.ID, i+1, docs[i].ID)
+		}
 	}
 	if files[bundle.DocsFile], err = json.Marshal(display); err != nil {
 		return nil, err
 	}
-	if err := addRuntime(files, opt.Runtime, opt.Demo); err != nil {
+	shard := addTexts(files, opt.Texts)
+	if err := addRuntime(files, opt.Runtime, opt.Demo, opt.Widget); err != nil {
 		return nil, err
 	}
 
-	m := bundle.Manifest{Format: bundle.Format, Version: bundle.Version, Fingerprint: r.Fingerprint(), Dim: r.Dim(),
-		Documents: len(docs), Weights: "fp32"}
+	m := bundle.Manifest{Format: bundle.Format, Version: bundle.Version, Fingerprint: fingerprint, Dim: r.Dim(),
+		Documents: len(docs), Weights: "fp32", TextShard: shard}
 	for _, p := range slices.Sorted(maps.Keys(files)) {
 		m.Files = append(m.Files, bundle.FileOf(p, files[p]))
 	}
@@ -141,8 +230,24 @@ func Write(ctx context.Context, r *retriever.Retriever, docs []beir.Doc, opt Opt
 		return nil, fmt.Errorf("bundle: the manifest written would not read back: %w", err)
 	}
 	files[bundle.ManifestFile] = append(raw, '\n')
+	if !opt.Int8Index {
+		files[EncodingsFile] = encodingsFile(fingerprint, sums)
+	}
 
-	res := &Result{Manifest: m}
+	res := &Result{Manifest: m, Encoded: encoded}
+	for _, f := range m.Files {
+		if downloaded(f.Path) {
+			res.Bytes += f.Size
+		}
+		if first(f.Path) {
+			res.First += f.Size
+		}
+	}
+	if prev != nil && bytes.Equal(prev.manifest, files[bundle.ManifestFile]) && prev.complete(opt.Compress) {
+		res.Unchanged = true
+		res.Brotli, res.FirstBrotli = prev.brotli(m)
+		return res, nil
+	}
 	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(opt.Out)), "."+filepath.Base(opt.Out)+".tmp-")
 	if err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)
@@ -153,29 +258,28 @@ func Write(ctx context.Context, r *retriever.Retriever, docs []beir.Doc, opt Opt
 		if err := writeFile(filepath.Join(tmp, p), data); err != nil {
 			return nil, err
 		}
-		if !opt.Compress || p == bundle.ManifestFile || len(data) < 1024 {
-			if downloaded(p) {
-				res.Brotli += int64(len(data))
+		small := !opt.Compress || p == bundle.ManifestFile || p == EncodingsFile || len(data) < 1024
+		var brSize int64 = int64(len(data))
+		if !small {
+			br, gz, ok := prev.compressed(p, data)
+			if !ok {
+				if br, gz, err = compress(data, strings.HasSuffix(p, ".wasm") || strings.HasSuffix(p, ".js")); err != nil {
+					return nil, fmt.Errorf("bundle: compress %s: %w", p, err)
+				}
 			}
-			continue
-		}
-		br, gz, err := compress(data, strings.HasSuffix(p, ".wasm") || strings.HasSuffix(p, ".js"))
-		if err != nil {
-			return nil, fmt.Errorf("bundle: compress %s: %w", p, err)
-		}
-		if err := writeFile(filepath.Join(tmp, p+".br"), br); err != nil {
-			return nil, err
-		}
-		if err := writeFile(filepath.Join(tmp, p+".gz"), gz); err != nil {
-			return nil, err
+			if err := writeFile(filepath.Join(tmp, p+".br"), br); err != nil {
+				return nil, err
+			}
+			if err := writeFile(filepath.Join(tmp, p+".gz"), gz); err != nil {
+				return nil, err
+			}
+			brSize = int64(len(br))
 		}
 		if downloaded(p) {
-			res.Brotli += int64(len(br))
+			res.Brotli += brSize
 		}
-	}
-	for _, f := range m.Files {
-		if downloaded(f.Path) {
-			res.Bytes += f.Size
+		if first(p) {
+			res.FirstBrotli += brSize
 		}
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it private; a web server must read it
@@ -187,10 +291,84 @@ func Write(ctx context.Context, r *retriever.Retriever, docs []beir.Doc, opt Opt
 	return res, nil
 }
 
-// downloaded reports whether a page fetches the file before its first result.
+// encode returns the index of docs as the bundle's model makes it, the SHA-256 of every
+// document's encoded text, and how many documents it encoded: the others' vectors come
+// from the previous bundle. r prepares the texts (as the bundle's model does: it is the
+// same model, maybe with a smaller vocabulary); bundled opens the bundle's model, which
+// encodes, only when a document needs it.
+func encode(ctx context.Context, r *retriever.Retriever, bundled func() (*retriever.Retriever, error), fingerprint string,
+	docs []beir.Doc, prev *prior, progress func(done, total int)) (*index.Index, [][sha256.Size]byte, int, error) {
+	sums := make([][sha256.Size]byte, len(docs))
+	vecs := make([][]float32, len(docs))
+	var todo []int
+	for i, d := range docs {
+		sums[i] = sha256.Sum256([]byte(r.Text(retriever.Doc, "", d)))
+		if v := prev.vector(sums[i]); v != nil {
+			vecs[i] = v
+		} else {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) > 0 {
+		rb, err := bundled()
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		missing := make([]beir.Doc, len(todo))
+		for j, i := range todo {
+			missing[j] = docs[i]
+		}
+		got, err := rb.EncodeDocuments(ctx, missing, progress)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("bundle: encode the documents: %w", err)
+		}
+		for j, i := range todo {
+			vecs[i] = got[j]
+		}
+	} else if progress != nil {
+		progress(len(docs), len(docs))
+	}
+	ix := index.New(r.Dim(), index.Float32)
+	ix.SetOrigin(index.Origin{Fingerprint: fingerprint})
+	for i, d := range docs {
+		if err := ix.Add(d.ID, vecs[i]); err != nil {
+			return nil, nil, 0, fmt.Errorf("bundle: document %d: %w", i+1, err)
+		}
+	}
+	return ix, sums, len(todo), nil
+}
+
+// addTexts writes the documents' texts into text/, about TextBytes to a file, and returns
+// how many documents each file holds (0 without texts).
+func addTexts(files map[string][]byte, texts []string) int {
+	if texts == nil || len(texts) == 0 {
+		return 0
+	}
+	total := 0
+	for _, t := range texts {
+		total += len(t)
+	}
+	shard := max(1, TextBytes*len(texts)/max(1, total))
+	for i := 0; i*shard < len(texts); i++ {
+		part := texts[i*shard : min(len(texts), (i+1)*shard)]
+		raw, _ := json.Marshal(part) // strings always marshal
+		files[bundle.TextFile(i)] = raw
+	}
+	return shard
+}
+
+// downloaded reports whether a page fetches the file to search with the model.
 func downloaded(p string) bool {
-	return p == bundle.IndexFile || p == bundle.DocsFile || p == bundle.LexicalFile || strings.HasPrefix(p, bundle.ModelDir+"/") ||
-		p == "sbmoe.wasm" || p == "wasm_exec.js" || p == "sbmoe.js" || p == "sbmoe-worker.js"
+	return p == bundle.IndexFile || strings.HasPrefix(p, bundle.ModelDir+"/") || first(p)
+}
+
+// first reports whether a page fetches the file for its first results, by keywords.
+func first(p string) bool {
+	switch p {
+	case bundle.DocsFile, bundle.LexicalFile, "sbmoe.wasm", "wasm_exec.js", "sbmoe.js", "sbmoe-worker.js", "widget.js", "widget.wasm":
+		return true
+	}
+	return false
 }
 
 // addModel writes the model in the trained-folder layout: model/sbmoe.json, the encoder in
@@ -271,14 +449,20 @@ func addModel(files map[string][]byte, r *retriever.Retriever, srcDir string, do
 	}
 	files[path.Join(enc, "model.safetensors")] = slices.Clone(buf.Bytes())
 
+	return addHead(files, r)
+}
+
+// addHead writes model/sbmoe.json and, when r has a head, model/head.safetensors.
+func addHead(files map[string][]byte, r *retriever.Retriever) error {
+	man := r.Manifest()
 	out := retriever.NewManifest(false, man.Lowercase, man.Recipe)
 	if head := r.Head(); head != nil {
-		buf.Reset()
+		var buf bytes.Buffer
 		if err := head.Save(&buf); err != nil {
 			return fmt.Errorf("bundle: %w", err)
 		}
 		out.Head, out.HeadAppliesTo = "head.safetensors", man.HeadAppliesTo
-		files[path.Join(bundle.ModelDir, out.Head)] = slices.Clone(buf.Bytes())
+		files[path.Join(bundle.ModelDir, out.Head)] = buf.Bytes()
 	}
 	raw, err := out.Marshal()
 	if err != nil {
@@ -288,9 +472,14 @@ func addModel(files map[string][]byte, r *retriever.Retriever, srcDir string, do
 	return nil
 }
 
-// addRuntime adds the module, Go's loader, the JS module and worker, and the demo page.
-func addRuntime(files map[string][]byte, dir string, demo bool) error {
-	for _, name := range []string{"sbmoe.wasm", "wasm_exec.js"} {
+// addRuntime adds the module, Go's loader, the JS module and worker, the widget when asked,
+// and the demo page (the widget's search page with the widget).
+func addRuntime(files map[string][]byte, dir string, demo, widget bool) error {
+	built := []string{"sbmoe.wasm", "wasm_exec.js"}
+	if widget {
+		built = append(built, "widget.wasm")
+	}
+	for _, name := range built {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			return fmt.Errorf("bundle: the browser runtime: %w (make build writes it to bin/web; or pass --runtime DIR)", err)
@@ -304,8 +493,17 @@ func addRuntime(files map[string][]byte, dir string, demo bool) error {
 		}
 		files[name] = b
 	}
+	page := "demo.html"
+	if widget {
+		b, err := ui.Files.ReadFile("widget.js")
+		if err != nil {
+			return err
+		}
+		files["widget.js"] = b
+		page = "search.html"
+	}
 	if demo {
-		b, err := ui.Files.ReadFile("demo.html")
+		b, err := ui.Files.ReadFile(page)
 		if err != nil {
 			return err
 		}

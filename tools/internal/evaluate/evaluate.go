@@ -60,7 +60,7 @@ func Pooled(ctx context.Context, r *retriever.Retriever, ds *beir.Dataset, progr
 const (
 	Dense  = "dense"  // the retriever's vectors, exact dot product
 	BM25   = "bm25"   // core/lexical's BM25 alone
-	Hybrid = "hybrid" // both, fused by reciprocal rank (lexical.Fuse)
+	Hybrid = "hybrid" // both, fused as a site's search box fuses them (lexical.Combine)
 )
 
 // Options tune Score; the zero value scores Measures on a float32 index, dense.
@@ -134,15 +134,15 @@ func Score(r *retriever.Retriever, v *Vectors, qrels beir.Qrels, opt Options) (*
 	for i, hs := range hits {
 		ranked := make(map[string]float64, len(hs))
 		if opt.Mode == Hybrid {
-			dense := make([]int, len(hs))
-			for j, h := range hs {
-				dense[j] = h.Index
+			// The lexical.FusionDepth best of each ranking, as core/bundle fuses them.
+			var dense, lex []lexical.Ranked
+			for _, h := range hs[:min(len(hs), lexical.FusionDepth)] {
+				dense = append(dense, lexical.Ranked{Index: h.Index, Score: h.Score})
 			}
-			var lex []int
-			for _, h := range opt.Lexical.Search(opt.QueryTexts[i], Depth) {
-				lex = append(lex, h.Index)
+			for _, h := range opt.Lexical.Search(opt.QueryTexts[i], lexical.FusionDepth) {
+				lex = append(lex, lexical.Ranked{Index: h.Index, Score: h.Score})
 			}
-			for _, f := range lexical.Fuse(Depth, dense, lex) {
+			for _, f := range lexical.Combine(Depth, dense, lex) {
 				ranked[v.DocIDs[f.Index]] = f.Score
 			}
 		} else {
