@@ -107,38 +107,37 @@ func (r *report) answers(w io.Writer) {
 		}
 		goals = append(goals, goal{"never significantly worse than zero-shot at any click count (NDCG@10 or Recall@100, all or unseen)", len(worse) == 0, fmt.Sprintf("%d cases", len(worse))})
 	}
-	var better, worse []string
 	classic := 0
 	for _, s := range r.Sets {
-		if s.supervised {
-			continue
-		}
-		classic++
-		c := s.find("all", armProduct.Name, pairsCrops, 0)
-		if c == nil {
-			continue
-		}
-		if significant(c.DeltaNDCG, c.NDCGP, true) || significant(c.DeltaRecall, c.RecallP, true) {
-			better = append(better, fmt.Sprintf("%s (NDCG@10 %+.4f, p %s; Recall@100 %+.4f, p %s)", s.Name, c.DeltaNDCG, pPlain(c.NDCGP), c.DeltaRecall, pPlain(c.RecallP)))
-		}
-		if significant(c.DeltaNDCG, c.NDCGP, false) || significant(c.DeltaRecall, c.RecallP, false) {
-			worse = append(worse, fmt.Sprintf("%s (NDCG@10 %+.4f, p %s; Recall@100 %+.4f, p %s)", s.Name, c.DeltaNDCG, pPlain(c.NDCGP), c.DeltaRecall, pPlain(c.RecallP)))
+		if !s.supervised {
+			classic++
 		}
 	}
 	if classic > 0 {
-		if len(worse) == 0 {
-			fmt.Fprintf(w, "- **Is label-free adaptation (crops, queries only) ever significantly worse than zero-shot?** No, on none of the %d classic collections, on neither measure.\n", classic)
-		} else {
-			fmt.Fprintf(w, "- **Is label-free adaptation (crops, queries only) ever significantly worse than zero-shot?** Yes: %s.\n", strings.Join(worse, "; "))
+		for _, pairs := range []string{pairsCrops, pairsTitles} {
+			better, betterRecall, worse, have := r.labelFree(armProduct.Name, pairs)
+			if have == 0 {
+				continue
+			}
+			what := fmt.Sprintf("label-free adaptation (%s, queries only)", pairs)
+			if len(worse) == 0 {
+				fmt.Fprintf(w, "- **Is %s ever significantly worse than zero-shot?** No, on none of the %d collections it ran on, on neither measure.\n", what, have)
+			} else {
+				fmt.Fprintf(w, "- **Is %s ever significantly worse than zero-shot?** Yes, on %d of %d: %s.\n", what, len(worse), have, strings.Join(worse, "; "))
+			}
+			if len(better) == 0 {
+				fmt.Fprintf(w, "- **Is %s significantly better on NDCG@10?** On none of %d", what, have)
+			} else {
+				fmt.Fprintf(w, "- **Is %s significantly better on NDCG@10?** On %d of %d: %s", what, len(better), have, strings.Join(better, "; "))
+			}
+			if len(betterRecall) > 0 {
+				fmt.Fprintf(w, "; on Recall@100 on %d: %s", len(betterRecall), strings.Join(betterRecall, "; "))
+			}
+			fmt.Fprintln(w, ".")
+			goals = append(goals,
+				goal{fmt.Sprintf("never significantly worse than zero-shot on any classic collection (%s)", pairs), len(worse) == 0, fmt.Sprintf("%d of %d collections", len(worse), have)},
+				goal{fmt.Sprintf("significantly better NDCG@10 on at least three classic collections (%s)", pairs), len(better) >= 3, fmt.Sprintf("%d of %d collections", len(better), have)})
 		}
-		if len(better) == 0 {
-			fmt.Fprintf(w, "- **Significantly better on a classic collection?** On none.\n")
-		} else {
-			fmt.Fprintf(w, "- **Significantly better on a classic collection?** On %d of %d: %s.\n", len(better), classic, strings.Join(better, "; "))
-		}
-		goals = append(goals,
-			goal{"never significantly worse than zero-shot on any classic collection", len(worse) == 0, fmt.Sprintf("%d collections", len(worse))},
-			goal{"significantly better (NDCG@10 or Recall@100) on at least three classic collections", len(better) >= 3, fmt.Sprintf("%d collections", len(better))})
 	}
 	if len(goals) > 0 {
 		fmt.Fprint(w, "\n| goal | met | measured |\n|---|---|---|\n")
@@ -151,6 +150,91 @@ func (r *report) answers(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w)
+	r.comparisons(w)
+}
+
+// labelFree lists the classic collections on which an arm trained on pairs is
+// significantly better than zero-shot on NDCG@10, on Recall@100 (not NDCG@10), and
+// significantly worse on either, and counts the collections it ran on.
+func (r *report) labelFree(arm, pairs string) (better, betterRecall, worse []string, have int) {
+	for _, s := range r.Sets {
+		if s.supervised {
+			continue
+		}
+		c := s.find("all", arm, pairs, 0)
+		if c == nil {
+			continue
+		}
+		have++
+		line := fmt.Sprintf("%s (NDCG@10 %+.4f, p %s; Recall@100 %+.4f, p %s)", s.Name, c.DeltaNDCG, pPlain(c.NDCGP), c.DeltaRecall, pPlain(c.RecallP))
+		switch {
+		case significant(c.DeltaNDCG, c.NDCGP, true):
+			better = append(better, line)
+		case significant(c.DeltaRecall, c.RecallP, true):
+			betterRecall = append(betterRecall, line)
+		}
+		if significant(c.DeltaNDCG, c.NDCGP, false) || significant(c.DeltaRecall, c.RecallP, false) {
+			worse = append(worse, line)
+		}
+	}
+	return better, betterRecall, worse, have
+}
+
+// comparisons answers how the product head compares with the head on both sides and the
+// paper's recipe (paper and learned routers) on the same splits, in two small tables.
+func (r *report) comparisons(w io.Writer) {
+	if s := r.set("scifact"); s != nil {
+		most := clicksOf(s, r.Clicks[len(r.Clicks)-1])
+		fmt.Fprintf(w, "The heads side by side on SciFact at %d clicks (NDCG@10; Δ and p against zero-shot), and at how many of the "+
+			"%d points of the learning curves (%d click counts × all and unseen) each is significantly worse than zero-shot on NDCG@10:\n\n"+
+			"| head | all %d: NDCG@10 | Δ | p | unseen %d: NDCG@10 | Δ | p | curve points significantly worse |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+			most, 2*len(r.Clicks), len(r.Clicks), s.Queries, s.Unseen)
+		for _, a := range curveArms {
+			c, u := s.find("all", a.Name, pairsClicks, most), s.find("unseen", a.Name, pairsClicks, most)
+			if c == nil || u == nil {
+				continue
+			}
+			worse := 0
+			for _, n := range r.Clicks {
+				for _, subset := range []string{"all", "unseen"} {
+					if x := s.find(subset, a.Name, pairsClicks, clicksOf(s, n)); x != nil && significant(x.DeltaNDCG, x.NDCGP, false) {
+						worse++
+					}
+				}
+			}
+			fmt.Fprintf(w, "| %s | %.4f | %+.4f | %s | %.4f | %+.4f | %s | %d |\n", a.Label, c.NDCG, c.DeltaNDCG, fmtP(c.NDCGP),
+				u.NDCG, u.DeltaNDCG, fmtP(u.NDCGP), worse)
+		}
+		fmt.Fprintln(w)
+	}
+	var rows []string
+	for _, ca := range classicArms {
+		var sum float64
+		n, better, worse := 0, 0, 0
+		for _, s := range r.Sets {
+			if s.supervised {
+				continue
+			}
+			if c := s.find("all", ca.arm.Name, ca.pairs, 0); c != nil {
+				sum += c.DeltaNDCG
+				n++
+				if significant(c.DeltaNDCG, c.NDCGP, true) {
+					better++
+				}
+				if significant(c.DeltaNDCG, c.NDCGP, false) || significant(c.DeltaRecall, c.RecallP, false) {
+					worse++
+				}
+			}
+		}
+		if n > 0 {
+			rows = append(rows, fmt.Sprintf("| %s | %s | %d | %+.4f | %d | %d |", ca.arm.Label, ca.pairs, n, sum/float64(n), better, worse))
+		}
+	}
+	if len(rows) > 0 {
+		fmt.Fprintf(w, "The heads side by side, label-free on the classic collections:\n\n"+
+			"| head | pairs | collections | mean Δ NDCG@10 | significantly better (NDCG@10) | significantly worse (either measure) |\n"+
+			"|---|---|---:|---:|---:|---:|\n%s\n\n", strings.Join(rows, "\n"))
+	}
 }
 
 func pPlain(p float64) string {
@@ -344,6 +428,8 @@ func (r *report) method(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nIn all: %d runs and the encoding, %.1f hours of wall time as each was measured (on a machine shared with other work; "+
 		"the seconds per run in the tables are as measured too). The invocation that wrote this report took %.0f s. "+
-		"Reproduce: `make feedback-study` (runs are kept under runs/feedback, so an interrupted study continues; a run whose "+
-		"recipe changed is trained again).\n", runs, total/3600, this)
+		"Reproduce: `make feedback-study`, which builds the command and runs `bin/sbmoe-feedback --data ../shared/data "+
+		"--cache runs/experiment/cache --out runs/feedback --report results/feedback` (runs are kept under runs/feedback, so an "+
+		"interrupted study continues; a run whose recipe changed is trained again; `--parts`, `--datasets`, `--seeds` and "+
+		"`--clicks` run a part of it).\n", runs, total/3600, this)
 }

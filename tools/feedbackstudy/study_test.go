@@ -86,7 +86,9 @@ func TestStudyEndToEnd(t *testing.T) {
 	}
 	for _, want := range []string{"## Answers", "Clicks before SciFact NDCG@10 is significantly better than zero-shot",
 		"## 1. SciFact: learning from clicks", "| 30 | product head, queries only |", "## 2. SciFact at 30 clicks",
-		"## 3. Label-free adaptation", "| adi | product head, queries only | titles (40) |", "## 4. Routing", "| goal | met | measured |"} {
+		"## 3. Label-free adaptation", "| adi | product head, queries only | titles (40) |", "## 4. Routing", "| goal | met | measured |",
+		"Is label-free adaptation (titles, queries only) ever significantly worse", "The heads side by side on SciFact at 30 clicks",
+		"| learned router (paper recipe) | crops | 1 |", "`bin/sbmoe-feedback --data"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
