@@ -156,6 +156,11 @@ func (e *embeddingsInt8) sum(row []float32, id, pos int) {
 // an int8 folder). An int8 model encodes like any other but cannot be trained.
 func (m *Model) Int8() bool { return m.emb.q != nil }
 
+// Int8Kernels names the int8 kernels this build and CPU run for an int8 model's
+// products ("amx", "avx512vnni", "avxvnni", "avx2", "simd128" or "scalar"); the rest
+// of its arithmetic runs on the float32 kernels.
+func Int8Kernels() string { return kernel.Int8Impl() }
+
 // QuantizeInt8 returns the int8 form of m, sharing its tokenizer: linear and embedding
 // weights in int8 with per-row scales, everything else float32 (see Int8WeightsFile).
 // It is what SaveInt8 writes and LoadFS reads back, bit for bit. m is unchanged; an

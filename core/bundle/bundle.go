@@ -270,6 +270,9 @@ func (b *Bundle) LoadModel(fsys fs.FS, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("open bundle: %s/: %w", ModelDir, err)
 	}
+	if form := weightsOf(r); form != m.Weights {
+		return fmt.Errorf("open bundle: %s: field weights: %s, but %s/ holds an %s encoder", ManifestFile, m.Weights, ModelDir, form)
+	}
 	f, err := fsys.Open(IndexFile)
 	if err != nil {
 		return fmt.Errorf("open bundle: %w", err)
@@ -318,7 +321,7 @@ func New(docs []Doc, r *retriever.Retriever, ix *index.Index) (*Bundle, error) {
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
 	b := &Bundle{Manifest: Manifest{Format: Format, Version: Version, Fingerprint: r.Fingerprint(), Dim: r.Dim(),
-		Documents: len(docs), Weights: "fp32"}, Docs: docs, Retriever: r, Index: ix, pos: make(map[string]int, len(docs))}
+		Documents: len(docs), Weights: weightsOf(r)}, Docs: docs, Retriever: r, Index: ix, pos: make(map[string]int, len(docs))}
 	for i, d := range docs {
 		if _, dup := b.pos[d.ID]; dup || d.ID == "" || d.ID != ix.ID(i) {
 			return nil, fmt.Errorf("bundle: document %d: id %q is empty, repeated or not the index's %q", i, d.ID, ix.ID(i))
@@ -327,6 +330,14 @@ func New(docs []Doc, r *retriever.Retriever, ix *index.Index) (*Bundle, error) {
 	}
 	b.ownHead, b.ownSide = r.Head(), r.Manifest().HeadAppliesTo
 	return b, nil
+}
+
+// weightsOf is the manifest's weights field for r's encoder: "int8" or "fp32".
+func weightsOf(r *retriever.Retriever) string {
+	if r.Encoder().Int8() {
+		return retriever.WeightsInt8
+	}
+	return retriever.WeightsFP32
 }
 
 // has reports whether the manifest lists a file.

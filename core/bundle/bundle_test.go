@@ -14,6 +14,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/sbmoe/sbmoe/core/bert"
 	"github.com/sbmoe/sbmoe/core/index"
 	"github.com/sbmoe/sbmoe/core/lexical"
 	"github.com/sbmoe/sbmoe/core/retriever"
@@ -86,6 +87,9 @@ func seal(t testing.TB, files fstest.MapFS, fingerprint string) {
 	t.Helper()
 	delete(files, ManifestFile)
 	m := Manifest{Format: Format, Version: Version, Fingerprint: fingerprint, Dim: 32, Documents: len(testDocs), Weights: "fp32"}
+	if _, ok := files[ModelDir+"/"+bert.Int8WeightsFile]; ok {
+		m.Weights = "int8"
+	}
 	for _, p := range slices.Sorted(maps.Keys(files)) {
 		m.Files = append(m.Files, FileOf(p, files[p].Data))
 	}

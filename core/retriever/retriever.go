@@ -50,7 +50,19 @@ type Options struct {
 	// ([CLS] and [SEP] included); 0 = the model's max_seq_length. Longer texts are cut,
 	// as the model itself does. The document length is part of the fingerprint.
 	MaxQueryTokens, MaxDocTokens int
+	// Weights chooses the encoder's weights: "" takes them as the folder stores them;
+	// WeightsInt8 runs int8 weights with one scale per row (an fp32 folder is quantised
+	// as it opens, bert.Model.QuantizeInt8, the same weights as its int8 folder);
+	// WeightsFP32 refuses an int8 folder. They make different vectors, so the weights are
+	// part of the fingerprint.
+	Weights string
 }
+
+// The encoder's weights, as Options.Weights and a bundle's manifest name them.
+const (
+	WeightsFP32 = "fp32"
+	WeightsInt8 = "int8"
+)
 
 // Retriever is an encoder with its tokenizer, an optional SB-MoE head and the text
 // preparation it was trained with. It is safe for concurrent use, but for SetHead.
@@ -88,6 +100,19 @@ func Open(fsys fs.FS, opts Options) (*Retriever, error) {
 			return nil, fmt.Errorf("open model: %s/: %w", m.Encoder, err)
 		}
 		return nil, fmt.Errorf("open model: %w", err)
+	}
+	switch opts.Weights {
+	case "":
+	case WeightsInt8:
+		if enc, err = enc.QuantizeInt8(); err != nil {
+			return nil, fmt.Errorf("open model: %w", err)
+		}
+	case WeightsFP32:
+		if enc.Int8() {
+			return nil, fmt.Errorf("open model: the encoder's weights are int8 (%s), not fp32: open its fp32 folder", bert.Int8WeightsFile)
+		}
+	default:
+		return nil, fmt.Errorf("open model: weights %q, want %s or %s", opts.Weights, WeightsInt8, WeightsFP32)
 	}
 	if opts.Threads > 0 {
 		enc.Threads = opts.Threads

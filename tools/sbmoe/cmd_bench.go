@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sbmoe/sbmoe/core/bert"
 	"github.com/sbmoe/sbmoe/core/f32"
 )
 
@@ -31,6 +32,8 @@ type benchResult struct {
 	SecondsPerBatchMedian float64 `json:"seconds_per_batch_median"`
 	SecondsPerBatchMin    float64 `json:"seconds_per_batch_min"`
 	Kernels               string  `json:"kernels"`
+	// Dtype is the encoder's weights, as bench_peers.py names them: float32 or int8.
+	Dtype string `json:"dtype"`
 }
 
 func kernelImpl() string { return f32.Kernels() }
@@ -41,16 +44,20 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 			"exactly L tokens each (for every L in --seq), forward pass and pooling, after one\n"+
 			"warm-up batch, repeated for at least --seconds; the median batch time counts.\n"+
 			"`make bench` runs this beside PyTorch and ONNX Runtime on the same machine and\n"+
-			"reports the ratios.",
-		"  sbmoe bench\n  sbmoe bench --seq 128,256,512 --threads 1 --json", stderr)
+			"reports the ratios. --weights int8 times the int8 encoder.",
+		"  sbmoe bench\n  sbmoe bench --seq 128,256,512 --threads 1 --json\n  sbmoe bench --weights int8", stderr)
 	model := fs.String("model", defaultModelDir(), "model folder (Hugging Face layout)")
 	seqs := fs.String("seq", "128,512", "comma-separated sequence lengths in tokens ([CLS] and [SEP] included)")
 	batch := fs.Int("batch", 32, "sequences per forward pass")
 	threads := fs.Int("threads", 2, "encoder threads")
 	seconds := fs.Float64("seconds", 5, "minimum measured time per length")
 	asJSON := fs.Bool("json", false, "print one JSON object per length")
+	weights := weightsFlag(fs)
 	if code, ok := fs.ParseArgs(args, stdout); !ok {
 		return code
+	}
+	if err := checkWeights(*weights); err != nil {
+		return usageError(stderr, "bench")("%v", err)
 	}
 	var lengths []int
 	for _, s := range strings.Split(*seqs, ",") {
@@ -61,9 +68,13 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 		lengths = append(lengths, n)
 	}
-	m, err := loadEncoder(*model, *threads)
+	m, err := loadEncoder(*model, *threads, *weights)
 	if err != nil {
 		return fail(stderr, "bench", err)
+	}
+	dtype, kernels := "float32", f32.Kernels()
+	if m.Int8() {
+		dtype, kernels = "int8", bert.Int8Kernels()
 	}
 	filler := m.Tokenizer.Encode(benchText, 0)
 	filler = filler[1 : len(filler)-1]
@@ -92,12 +103,12 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		median := times[len(times)/2]
 		r := benchResult{Peer: "sbmoe", SeqLen: n, Batch: *batch, Threads: *threads,
 			DocsPerSec: float64(*batch) / median, Batches: len(times), SecondsPerBatchMedian: median,
-			SecondsPerBatchMin: times[0], Kernels: f32.Kernels()}
+			SecondsPerBatchMin: times[0], Kernels: kernels, Dtype: dtype}
 		if *asJSON {
 			b, _ := json.Marshal(r)
 			fmt.Fprintln(stdout, string(b))
 		} else {
-			fmt.Fprintf(stdout, "seq %4d  batch %d  threads %d  %8.1f docs/s  (%s kernels)\n", n, *batch, *threads, r.DocsPerSec, r.Kernels)
+			fmt.Fprintf(stdout, "seq %4d  batch %d  threads %d  %8.1f docs/s  (%s, %s kernels)\n", n, *batch, *threads, r.DocsPerSec, dtype, r.Kernels)
 		}
 	}
 	return 0

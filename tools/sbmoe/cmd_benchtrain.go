@@ -10,6 +10,7 @@ import (
 
 	"github.com/sbmoe/sbmoe/core/bert"
 	"github.com/sbmoe/sbmoe/core/f32"
+	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/core/train"
 	"github.com/sbmoe/sbmoe/moe"
 )
@@ -59,7 +60,7 @@ func runBenchTrain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sbmoe bench-train: --batch must be at least 2 (in-batch negatives), --steps at least 1, --seq at least 2")
 		return 2
 	}
-	m, err := loadEncoder(*model, *threads)
+	m, err := loadEncoder(*model, *threads, retriever.WeightsFP32)
 	if err != nil {
 		return fail(stderr, "bench-train", err)
 	}

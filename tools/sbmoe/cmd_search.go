@@ -36,16 +36,18 @@ func runSearch(args []string, stdout, stderr io.Writer) int {
 			"prints the k best documents of the index by dot product, as a table or as JSON. Queries\n"+
 			"come from the arguments, or one per line from standard input when there are none.\n"+
 			"--corpus adds document titles to the output. The index must have been built by the same\n"+
-			"model: search compares the fingerprint it records with the model's.",
+			"model with the same --weights: search compares the fingerprint it records with the model's.",
 		"sbmoe search --index scifact.idx --corpus ../shared/data/scifact \"vitamin d and bone density\"\n"+
 			"printf 'first query\\nsecond query\\n' | sbmoe search --index docs.idx --json --k 5\n"+
-			"sbmoe search --model runs/head --index scifact-head.idx \"statins and heart disease\"", stderr)
+			"sbmoe search --model runs/head --index scifact-head.idx \"statins and heart disease\"\n"+
+			"sbmoe search --index scifact-int8.idx --weights int8 \"vitamin d and bone density\"", stderr)
 	model := fs.String("model", defaultModelDir(), "model folder that built the index (a Hugging Face encoder, or one written by sbmoe train)")
 	ixPath := fs.String("index", "", "index file written by sbmoe index (required)")
 	corpus := fs.String("corpus", "", "corpus the index was built from, to print titles (optional)")
 	k := fs.Int("k", 10, "results per query")
 	asJSON := fs.Bool("json", false, "print JSON (one object per query) instead of a table")
 	threads := fs.Int("threads", 0, "encoder threads; 0 = all cores")
+	weights := weightsFlag(fs)
 	if code, ok := fs.ParseArgs(args, stdout); !ok {
 		return code
 	}
@@ -54,6 +56,9 @@ func runSearch(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--index is required")
 	}
 	if err := cli.PositiveK(*k, maxK); err != nil {
+		return usageErr("%v", err)
+	}
+	if err := checkWeights(*weights); err != nil {
 		return usageErr("%v", err)
 	}
 	queries := fs.Args()
@@ -70,11 +75,11 @@ func runSearch(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "search", err)
 	}
-	r, err := openModel(*model, *threads, 0, 0)
+	r, err := openModelWeights(*model, *threads, 0, 0, *weights)
 	if err != nil {
 		return fail(stderr, "search", err)
 	}
-	if err := checkIndex(r, ix, *ixPath, *model, stderr); err != nil {
+	if err := checkIndex(r, ix, *ixPath, modelName(*model, *weights), stderr); err != nil {
 		return fail(stderr, "search", err)
 	}
 	titles := map[string]string{}

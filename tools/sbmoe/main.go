@@ -36,6 +36,7 @@ func commands() []command {
 		{"bench", "measure encoder throughput (documents per second)", runBench},
 		{"bench-train", "measure training throughput (query–document pairs per second)", runBenchTrain},
 		{"train", "fine-tune the encoder with an SB-MoE head (or the head alone) and evaluate it", runTrain},
+		{"quantize", "write the int8 form of a model folder (int8 weights with one scale per row)", runQuantize},
 		{"bundle", "write a bundle that searches a corpus in a web page (WebAssembly, JS module, demo page)", runBundle},
 		{"serve", "serve a bundle or a site on this machine, as a static host would", runServe},
 		{"site", "index a built static site for search in its pages: sections, bundle and search widget", runSite},
@@ -61,7 +62,8 @@ A typical session:
 
 Every command that encodes takes --model DIR: a Hugging Face model folder, or a folder
 written by sbmoe train (its head and text preparation apply); default %s,
-or $SBMOE_MODEL. Run "sbmoe help <command>" for a command's flags.
+or $SBMOE_MODEL. --weights int8 (index, search, eval, bench) runs its int8 form, which
+bundles carry by default. Run "sbmoe help <command>" for a command's flags.
 `
 
 func usage(w io.Writer) {

@@ -34,6 +34,7 @@ import (
 	"github.com/andybalholm/brotli"
 
 	"github.com/sbmoe/sbmoe/core/beir"
+	"github.com/sbmoe/sbmoe/core/bert"
 	"github.com/sbmoe/sbmoe/core/bundle"
 	"github.com/sbmoe/sbmoe/core/index"
 	"github.com/sbmoe/sbmoe/core/lexical"
@@ -53,6 +54,10 @@ type Options struct {
 	Out      string // the bundle's folder
 	// Runtime holds sbmoe.wasm and wasm_exec.js (make build writes bin/web).
 	Runtime string
+	// Weights is how model/ stores the encoder: retriever.WeightsInt8 (int8 with one
+	// scale per row, as bert.WriteInt8Folder writes it; the head stays float32) or
+	// retriever.WeightsFP32 ("" is fp32). The index is made by the model in that form.
+	Weights string
 	// Int8Index stores the document vectors as int8 with one scale each (4× smaller).
 	Int8Index bool
 	// Demo writes index.html, a search page over the bundle.
@@ -116,8 +121,18 @@ func Write(ctx context.Context, r *retriever.Retriever, docs []beir.Doc, opt Opt
 	if opt.Display != nil && len(opt.Display) != len(docs) || opt.Texts != nil && len(opt.Texts) != len(docs) {
 		return nil, fmt.Errorf("bundle: %d documents, %d display fields, %d texts", len(docs), len(opt.Display), len(opt.Texts))
 	}
+	form := opt.Weights
+	switch {
+	case form == "":
+		form = retriever.WeightsFP32
+	case form != retriever.WeightsFP32 && form != retriever.WeightsInt8:
+		return nil, fmt.Errorf("bundle: weights %q, want %s or %s", opt.Weights, retriever.WeightsInt8, retriever.WeightsFP32)
+	}
+	if form == retriever.WeightsFP32 && r.Encoder().Int8() {
+		return nil, fmt.Errorf("bundle: the model's encoder is int8, an fp32 bundle needs its fp32 weights (or bundle it as int8)")
+	}
 	files := map[string][]byte{}
-	if err := addModel(files, r, opt.ModelDir, docs, opt.Prune); err != nil {
+	if err := addModel(files, r, opt.ModelDir, docs, opt.Prune, form); err != nil {
 		return nil, err
 	}
 	// The index is made by the model as the bundle holds it, read back from the files just
@@ -139,6 +154,9 @@ func Write(ctx context.Context, r *retriever.Retriever, docs []beir.Doc, opt Opt
 		var err error
 		if bundled, err = retriever.Open(model, retriever.Options{Threads: r.Encoder().Threads}); err != nil {
 			return nil, fmt.Errorf("bundle: the model written does not open: %w", err)
+		}
+		if bundled.Encoder().Int8() != (form == retriever.WeightsInt8) {
+			return nil, fmt.Errorf("bundle: the model written opens as int8 %v, want %s", bundled.Encoder().Int8(), form)
 		}
 		return bundled, nil
 	}
@@ -218,7 +236,7 @@ func Write(ctx context.Context, r *retriever.Retriever, docs []beir.Doc, opt Opt
 	}
 
 	m := bundle.Manifest{Format: bundle.Format, Version: bundle.Version, Fingerprint: fingerprint, Dim: r.Dim(),
-		Documents: len(docs), Weights: "fp32", TextShard: shard}
+		Documents: len(docs), Weights: form, TextShard: shard}
 	for _, p := range slices.Sorted(maps.Keys(files)) {
 		m.Files = append(m.Files, bundle.FileOf(p, files[p]))
 	}
@@ -372,10 +390,13 @@ func first(p string) bool {
 }
 
 // addModel writes the model in the trained-folder layout: model/sbmoe.json, the encoder in
-// model/encoder/ (config and sentence-transformers files copied, tokenizer.json and
-// model.safetensors written from the loaded model, both pruned to the corpus's vocabulary
-// when asked), and the head.
-func addModel(files map[string][]byte, r *retriever.Retriever, srcDir string, docs []beir.Doc, prune tokenizer.Pruning) error {
+// model/encoder/ (config and sentence-transformers files copied, tokenizer.json and the
+// weights written from the loaded model, both pruned to the corpus's vocabulary when
+// asked), and the head. The weights are model.safetensors for fp32, or
+// bert.Int8WeightsFile for int8: the whole model is quantised first, so its calibration
+// sees the full vocabulary, and pruning then keeps the kept tokens' int8 rows and
+// their scales, which do not depend on the others.
+func addModel(files map[string][]byte, r *retriever.Retriever, srcDir string, docs []beir.Doc, prune tokenizer.Pruning, form string) error {
 	man := r.Manifest()
 	src := srcDir
 	if man.Encoder != "." {
@@ -420,6 +441,25 @@ func addModel(files map[string][]byte, r *retriever.Retriever, srcDir string, do
 	}
 	files[path.Join(enc, "tokenizer.json")] = slices.Clone(buf.Bytes())
 	buf.Reset()
+	if len(old) != r.Encoder().Config.VocabSize {
+		cfg := path.Join(enc, "config.json")
+		var doc map[string]any
+		if err := json.Unmarshal(files[cfg], &doc); err != nil {
+			return fmt.Errorf("bundle: %s: %w", cfg, err)
+		}
+		doc["vocab_size"] = len(old)
+		if files[cfg], err = json.MarshalIndent(doc, "", "  "); err != nil {
+			return err
+		}
+	}
+	if form == retriever.WeightsInt8 {
+		b, err := int8Weights(r.Encoder(), old)
+		if err != nil {
+			return err
+		}
+		files[path.Join(enc, bert.Int8WeightsFile)] = b
+		return addHead(files, r)
+	}
 	params := r.Encoder().Params(nil)
 	tensors := make([]*weights.Tensor, len(params))
 	h := r.Dim()
@@ -433,23 +473,53 @@ func addModel(files map[string][]byte, r *retriever.Retriever, srcDir string, do
 			tensors[i] = &weights.Tensor{Name: p.Name, Shape: []int{len(old), h}, Data: rows}
 		}
 	}
-	if len(old) != r.Encoder().Config.VocabSize {
-		cfg := path.Join(enc, "config.json")
-		var doc map[string]any
-		if err := json.Unmarshal(files[cfg], &doc); err != nil {
-			return fmt.Errorf("bundle: %s: %w", cfg, err)
-		}
-		doc["vocab_size"] = len(old)
-		if files[cfg], err = json.MarshalIndent(doc, "", "  "); err != nil {
-			return err
-		}
-	}
 	if err := weights.WriteSafetensors(&buf, tensors, map[string]string{"format": "pt"}); err != nil {
 		return fmt.Errorf("bundle: %w", err)
 	}
 	files[path.Join(enc, "model.safetensors")] = slices.Clone(buf.Bytes())
 
 	return addHead(files, r)
+}
+
+// int8Weights returns the int8 weights file of enc (quantised when it is fp32) with the
+// word embedding rows of the tokens old lists, in that order.
+func int8Weights(enc *bert.Model, old []int) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := enc.SaveInt8(&buf); err != nil {
+		return nil, fmt.Errorf("bundle: %s: %w", bert.Int8WeightsFile, err)
+	}
+	if len(old) == enc.Config.VocabSize {
+		return buf.Bytes(), nil
+	}
+	ints, floats, meta, err := weights.ReadInt8SafetensorsBytes(bert.Int8WeightsFile, buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	const words = "embeddings.word_embeddings.weight"
+	w := ints[words]
+	if w == nil || len(w.Shape) != 2 {
+		return nil, fmt.Errorf("bundle: %s: no word embedding table to prune", bert.Int8WeightsFile)
+	}
+	h := w.Shape[1]
+	kept := &weights.Int8Tensor{Name: words, Shape: []int{len(old), h}, Data: make([]int8, 0, len(old)*h), Scale: make([]float32, 0, len(old))}
+	for _, id := range old {
+		kept.Data = append(kept.Data, w.Data[id*h:(id+1)*h]...)
+		kept.Scale = append(kept.Scale, w.Scale[id])
+	}
+	ints[words] = kept
+	floatList := make([]*weights.Tensor, 0, len(floats))
+	for _, name := range slices.Sorted(maps.Keys(floats)) {
+		floatList = append(floatList, floats[name])
+	}
+	intList := make([]*weights.Int8Tensor, 0, len(ints))
+	for _, name := range slices.Sorted(maps.Keys(ints)) {
+		intList = append(intList, ints[name])
+	}
+	var out bytes.Buffer
+	if err := weights.WriteInt8Safetensors(&out, intList, floatList, meta); err != nil {
+		return nil, fmt.Errorf("bundle: %s: %w", bert.Int8WeightsFile, err)
+	}
+	return out.Bytes(), nil
 }
 
 // addHead writes model/sbmoe.json and, when r has a head, model/head.safetensors.

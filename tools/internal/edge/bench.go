@@ -364,6 +364,33 @@ func (b *Bench) Markdown(w io.Writer, command string) {
 		p("\nThe worker and the native server gave the same ids, scores within 1e-5, for %d of %d queries (largest score difference %.2g).\n",
 			b.SameAnswers, b.Checked, b.MaxScoreDiff)
 	}
+	b.targets(p)
+}
+
+// targets writes the endpoint's targets with this run's figures: the instance's peak
+// memory under 128 MB, a p50 under 50 ms for one query at a time, and no errors at the
+// highest concurrency.
+func (b *Bench) targets(p func(string, ...any)) {
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "missed"
+	}
+	peak := b.Worker.Health.Memory.Wasm
+	p("\n## Against the targets\n\n")
+	p("- Peak memory of the instance (its WebAssembly memory) under 128 MB with the %s encoder: **%s** (%.1f MB).\n",
+		b.Worker.Health.Weights, verdict(peak < api.MemoryLimit), float64(peak)/1e6)
+	for _, l := range b.Worker.Levels {
+		if l.Concurrency == 1 {
+			p("- p50 latency of one query at a time under 50 ms: **%s** (%.1f ms; %.1f ms of workerd CPU per request, server time %.1f ms).\n",
+				verdict(l.P50 < 50*time.Millisecond), float64(l.P50)/1e6, float64(l.CPUPerReq)/1e6, l.ServerP50)
+		}
+	}
+	if n := len(b.Worker.Levels); n > 0 {
+		l := b.Worker.Levels[n-1]
+		p("- No errors at %d concurrent: **%s** (%d errors in %d requests).\n", l.Concurrency, verdict(l.Errors == 0), l.Errors, l.Requests)
+	}
 }
 
 func roundAll(v []time.Duration) []time.Duration {
