@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/sbmoe/sbmoe/core/train"
 )
@@ -17,10 +18,25 @@ import (
 // pytorch_model.bin of the same weights give the same digest. Training changes the digest
 // (SyncWeights forgets it and it is computed again from the weights).
 func (m *Model) WeightsDigest() string {
+	if m.lazyDigest != nil {
+		return m.lazyDigest.get()
+	}
 	if m.digest == "" {
 		m.digest = digestParams(m.Params(nil))
 	}
 	return m.digest
+}
+
+// lazyDigest is a digest computed once, on first use, safely from several goroutines.
+type lazyDigest struct {
+	once sync.Once
+	f    func() string
+	v    string
+}
+
+func (d *lazyDigest) get() string {
+	d.once.Do(func() { d.v, d.f = d.f(), nil })
+	return d.v
 }
 
 // digestParams hashes named tensors in name order.

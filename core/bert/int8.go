@@ -540,7 +540,8 @@ func newInt8(cfg Config, ints weights.Int8Set, floats weights.Set) (*Model, erro
 	if g.err != nil {
 		return nil, g.err
 	}
-	m.digest = digestInt8(g.usedInts, g.usedFloats)
+	usedInts, usedFloats := g.usedInts, g.usedFloats
+	m.lazyDigest = &lazyDigest{f: func() string { return digestInt8(usedInts, usedFloats) }}
 	return m, nil
 }
 

@@ -24,6 +24,10 @@ type Model struct {
 	emb    embeddings
 	layers []layer
 	digest string // WeightsDigest, once computed
+	// lazyDigest computes WeightsDigest of the weights as loaded, on first use (a SHA-256
+	// of every weight: seconds in WebAssembly for a 90 MB model, which a page that trusts
+	// its manifest never needs); nil once training has changed the weights.
+	lazyDigest *lazyDigest
 }
 
 // layer is one transformer block.
@@ -106,7 +110,8 @@ func New(cfg Config, set weights.Set) (*Model, error) {
 	if g.err != nil {
 		return nil, g.err
 	}
-	m.digest = digestParams(g.used)
+	used := g.used
+	m.lazyDigest = &lazyDigest{f: func() string { return digestParams(used) }}
 	return m, nil
 }
 

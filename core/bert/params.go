@@ -104,7 +104,7 @@ func paramList(cfg Config, emb *embeddings, layers []layer) []*train.Param {
 // SyncWeights copies the linear weights that Params exposes into the packed layout
 // that the forward pass reads: call it after every optimizer step.
 func (m *Model) SyncWeights() {
-	m.digest = ""
+	m.digest, m.lazyDigest = "", nil
 	for i := range m.layers {
 		l := &m.layers[i]
 		for _, lin := range []*linear{&l.qkv, &l.attnOut, &l.ffnIn, &l.ffnOut} {

@@ -16,8 +16,8 @@ func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, 
 			for ; i+4 <= i1; i += 4 {
 				tile4x8SIMD128(k, a[i*lda:], lda, b[j:], ldb, c[i*ldc+j:], ldc)
 			}
-			if i < i1 {
-				GemmScalar(i1-i, 8, k, a[i*lda:], lda, b[j:], ldb, c[i*ldc+j:], ldc)
+			for ; i < i1; i++ {
+				row1x8SIMD128(k, a[i*lda:], b[j:], ldb, c[i*ldc+j:])
 			}
 		}
 		if j < n {
@@ -54,4 +54,19 @@ func tile4x8SIMD128(k int, a []float32, lda int, b []float32, ldb int, c []float
 	s21.Store(c2[4:])
 	s30.Store(c3[:4])
 	s31.Store(c3[4:])
+}
+
+// row1x8SIMD128 is one row of tile4x8SIMD128, for the rows a tile does not cover (a
+// 10-word query is 18 tokens: two rows of every product). Each element is the same sum in
+// the same order as GemmScalar's, so the result is the same to the bit.
+func row1x8SIMD128(k int, a []float32, b []float32, ldb int, c []float32) {
+	a0, c0 := a[:k], c[:8]
+	s0, s1 := archsimd.LoadFloat32x4(c0[:4]), archsimd.LoadFloat32x4(c0[4:])
+	for p := range a0 {
+		bp := b[p*ldb : p*ldb+8]
+		x := archsimd.BroadcastFloat32x4(a0[p])
+		s0, s1 = s0.Add(x.Mul(archsimd.LoadFloat32x4(bp[:4]))), s1.Add(x.Mul(archsimd.LoadFloat32x4(bp[4:])))
+	}
+	s0.Store(c0[:4])
+	s1.Store(c0[4:])
 }
