@@ -10,11 +10,14 @@
 //
 //	openLexical(files)          files: {path: Uint8Array}: manifest.json, docs.json, lexical.idx → {"documents", "mode"}
 //	loadModel(files)            the model's and index.idx's verified files → {"fingerprint", "dim", "kernels", "mode"}
-//	search(query, k)            → {"hits": [{"id","title","heading","url","snippet","score"}], "mode", "texts"}
+//	search(query, k[, mode])    → {"hits": [{"id","title","heading","url","snippet","score"}], "mode", "texts"}
+//	                              (mode: "dense", "lexical" or "hybrid"; absent or "": the best loaded)
 //	                              (texts: the files of texts the hits' snippets need that are not loaded)
 //	loadTexts(files)            files: {path: Uint8Array} of text/ → {}
 //	highlight(query, idsJSON)   → {"highlights": [[{"text","mark"}] or null, ...]} for the documents with loaded texts
 //	encode(textsJSON)           → {"vectors": [[...]]} (queries, head applied)
+//	encodeDocs(textsJSON, maxTokens, batch) → {"documents", "tokens": [...]}: the encoder alone
+//	                              on texts cut to maxTokens, in batches (make bench-browser's docs/s)
 //	learn(feedbackJSON, optionsJSON, onProgress) → {"epochs", "steps", "loss", "examples", "held_out", "kept_epoch"}
 //	                              and the head swapped in (kept_epoch 0: the recipe kept the untrained head)
 //	exportHead()                → Uint8Array of a head file, or null
@@ -22,6 +25,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -45,6 +49,7 @@ func main() {
 	api.Set("loadTexts", js.FuncOf(loadTexts))
 	api.Set("highlight", js.FuncOf(highlight))
 	api.Set("encode", js.FuncOf(encode))
+	api.Set("encodeDocs", js.FuncOf(encodeDocs))
 	api.Set("learn", js.FuncOf(learn))
 	api.Set("exportHead", js.FuncOf(exportHead))
 	api.Set("importHead", js.FuncOf(importHead))
@@ -140,8 +145,12 @@ func search(_ js.Value, args []js.Value) any {
 		if err := needOpen(); err != nil {
 			return nil, err
 		}
-		hits, err := opened.Search(context.Background(), args[0].String(), args[1].Int())
-		return map[string]any{"hits": hits, "mode": opened.Mode(), "texts": opened.TextFiles(hits)}, err
+		mode := ""
+		if len(args) > 2 && args[2].Type() == js.TypeString {
+			mode = args[2].String()
+		}
+		hits, err := opened.SearchMode(context.Background(), args[0].String(), args[1].Int(), mode)
+		return map[string]any{"hits": hits, "mode": cmp.Or(mode, opened.Mode()), "texts": opened.TextFiles(hits)}, err
 	})
 }
 
@@ -183,6 +192,31 @@ func encode(_ js.Value, args []js.Value) any {
 		}
 		vecs, err := opened.Retriever.EncodeQueries(context.Background(), texts)
 		return map[string]any{"vectors": vecs}, err
+	})
+}
+
+func encodeDocs(_ js.Value, args []js.Value) any {
+	return guard(func() (any, error) {
+		if err := needModel(); err != nil {
+			return nil, err
+		}
+		var texts []string
+		if err := json.Unmarshal([]byte(args[0].String()), &texts); err != nil {
+			return nil, fmt.Errorf("encodeDocs: texts: %w", err)
+		}
+		maxTokens, batch := args[1].Int(), args[2].Int()
+		if maxTokens < 2 || batch < 1 || batch > 1024 {
+			return nil, fmt.Errorf("encodeDocs: maxTokens %d and batch %d, want at least 2 and 1..1024", maxTokens, batch)
+		}
+		m := opened.Retriever.Encoder()
+		seqs := make([][]int32, len(texts))
+		tokens := make([]int, len(texts))
+		for i, t := range texts {
+			seqs[i] = m.Tokenizer.Encode(t, min(maxTokens, m.Config.MaxPositions))
+			tokens[i] = len(seqs[i])
+		}
+		m.EncodeIDs(seqs, batch, nil)
+		return map[string]any{"documents": len(texts), "tokens": tokens}, nil
 	})
 }
 

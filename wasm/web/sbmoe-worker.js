@@ -76,7 +76,9 @@ async function fetchVerified(cache, base, file, onBytes) {
   if (sum !== file.sha256) {
     throw new Error(`${file.path}: sha256 ${sum}, manifest.json lists ${file.sha256} (corrupt or replaced)`);
   }
-  if (cache) await cache.put(url, new Response(bytes, { headers: { 'Content-Type': 'application/octet-stream' } }));
+  // Kept for the next visit while this one goes on: writing 90 MB to the cache takes a
+  // second or more, and a reload before it is done only downloads again.
+  if (cache) cache.put(url, new Response(bytes, { headers: { 'Content-Type': 'application/octet-stream' } })).catch(() => {});
   return bytes;
 }
 
@@ -202,9 +204,9 @@ async function learning() {
 
 // search answers a query; with highlight, every hit gets the snippet around its sentence
 // that best matches the query, after the files of texts it needs (a few kB each) arrive.
-async function search({ query, k, highlight }) {
+async function search({ query, k, highlight, mode }) {
   lastSearch = performance.now();
-  const out = call('search', query, k);
+  const out = call('search', query, k, mode || '');
   if (highlight && out.hits.length) {
     const need = out.texts || [];
     if (need.length) {

@@ -117,13 +117,16 @@ export class Retriever {
   }
 
   /**
-   * The k best documents for a query, best first.
+   * The k best documents for a query, best first. By default ranked the best way loaded
+   * now (`mode` after the call says which); {mode: 'dense'} ranks by the model alone (as
+   * the native `sbmoe search` ranks the bundle's index), 'lexical' by BM25 alone, 'hybrid'
+   * by both; a mode that needs what is not loaded yet rejects.
    * @param {string} query
-   * @param {{k?: number, highlight?: boolean}} [options]
+   * @param {{k?: number, highlight?: boolean, mode?: 'dense'|'lexical'|'hybrid'}} [options]
    * @returns {Promise<Hit[]>}
    */
-  async search(query, { k = 10, highlight = false } = {}) {
-    const out = await this._call('search', { query, k, highlight });
+  async search(query, { k = 10, highlight = false, mode } = {}) {
+    const out = await this._call('search', { query, k, highlight, mode });
     this.mode = out.mode;
     return out.hits;
   }
