@@ -343,8 +343,10 @@ func (r *report) classicTable(w io.Writer) {
 func (r *report) routingTable(w io.Writer) {
 	fmt.Fprint(w, "## 4. Routing and reach of the product heads\n\n"+
 		"Share of the test queries (and, for the head on both sides, of the documents) whose most probable expert is each expert, "+
-		"in percent, averaged over seeds; evenness is the normalised entropy of the shares (1 = uniform); |α| is the mean gain of "+
-		"the kept heads, the distance every vector moves (0 for an untrained head).\n\n")
+		"in percent, averaged over seeds; evenness is the normalised entropy of one head's shares (1 = uniform, 0 = every query to "+
+		"one expert), averaged over seeds, so shares spread over experts with an evenness near 0 mean that each seed's head sends "+
+		"nearly everything to one expert, another for each seed; |α| is the mean gain of the kept heads, the distance every vector "+
+		"moves (0 for an untrained head).\n\n")
 	fmt.Fprint(w, "| collection | head | pairs | queries per expert (%) | evenness | documents per expert (%) | evenness | mean |α| |\n|---|---|---|---|---:|---|---:|---:|\n")
 	for _, s := range r.Sets {
 		for _, c := range s.Summaries {
@@ -360,9 +362,9 @@ func (r *report) routingTable(w io.Writer) {
 			}
 			docs, docEven := "–", "–"
 			if c.DocLoad != nil {
-				docs, docEven = percents(c.DocLoad), fmt.Sprintf("%.2f", evenness(c.DocLoad))
+				docs, docEven = percents(c.DocLoad), fmt.Sprintf("%.2f", c.DocEvenness)
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %.2f | %s | %s | %.3f |\n", s.Name, c.Label, pairs, percents(c.QueryLoad), evenness(c.QueryLoad), docs, docEven, c.Gain)
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %.2f | %s | %s | %.3f |\n", s.Name, c.Label, pairs, percents(c.QueryLoad), c.QueryEvenness, docs, docEven, c.Gain)
 		}
 	}
 	fmt.Fprintln(w)
@@ -386,6 +388,10 @@ func (r *report) tuningTable(w io.Writer) {
 		label := c.Label
 		if c.Arm == armProduct.Name {
 			label = "the recipe"
+		}
+		if c.Arm == "zero-shot" {
+			fmt.Fprintf(w, "| %s | %s |%s – | – | – |\n", clicks, label, cells(&c))
+			continue
 		}
 		fmt.Fprintf(w, "| %s | %s |%s %.1f | %.1f | %s |\n", clicks, label, cells(&c), c.TrainSeconds, c.Epochs, keepsUntrained(&c))
 	}

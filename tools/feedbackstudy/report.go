@@ -90,7 +90,12 @@ type summary struct {
 	// probable expert is each expert, averaged over seeds.
 	QueryLoad []float64 `json:"expert_share_queries,omitempty"`
 	DocLoad   []float64 `json:"expert_share_documents,omitempty"`
-	perQuery  [2][]float64
+	// The evenness of each run's shares (evenness), averaged over seeds: the shares
+	// averaged first would look even when each seed's head sends everything to another
+	// single expert.
+	QueryEvenness float64 `json:"evenness_queries,omitempty"`
+	DocEvenness   float64 `json:"evenness_documents,omitempty"`
+	perQuery      [2][]float64
 }
 
 // summarise fills every collection's summaries.
@@ -175,16 +180,15 @@ func armLabel(name string) string {
 func summarize(set, subset, arm, label, pairs string, clicks int, runs []*runResult, queries []string, base *summary) summary {
 	s := summary{Set: set, Subset: subset, Arm: arm, Label: label, Pairs: pairs, Clicks: clicks, Seeds: len(runs)}
 	var seedNDCG, seedRecall []float64
-	s.perQuery = [2][]float64{make([]float64, len(queries)), make([]float64, len(queries))}
+	s.perQuery = [2][]float64{seedMeans(runs, queries, func(sc scores) map[string]float64 { return sc.NDCG }),
+		seedMeans(runs, queries, func(sc scores) map[string]float64 { return sc.Recall })}
 	n := float64(len(runs))
 	for _, r := range runs {
 		sc := r.Scores
 		var nd, rc float64
-		for i, q := range queries {
+		for _, q := range queries {
 			nd += sc.NDCG[q]
 			rc += sc.Recall[q]
-			s.perQuery[0][i] += sc.NDCG[q] / n
-			s.perQuery[1][i] += sc.Recall[q] / n
 		}
 		seedNDCG = append(seedNDCG, nd/float64(len(queries)))
 		seedRecall = append(seedRecall, rc/float64(len(queries)))
@@ -196,6 +200,12 @@ func summarize(set, subset, arm, label, pairs string, clicks int, runs []*runRes
 		}
 		s.QueryLoad = addShares(s.QueryLoad, sc.QueryLoad, len(runs))
 		s.DocLoad = addShares(s.DocLoad, sc.DocLoad, len(runs))
+		if sc.QueryLoad != nil {
+			s.QueryEvenness += evenness(addShares(nil, sc.QueryLoad, 1)) / n
+		}
+		if sc.DocLoad != nil {
+			s.DocEvenness += evenness(addShares(nil, sc.DocLoad, 1)) / n
+		}
 	}
 	s.NDCG, s.NDCGStd = stats.MeanStd(seedNDCG)
 	s.Recall, s.RecallStd = stats.MeanStd(seedRecall)
@@ -209,6 +219,28 @@ func summarize(set, subset, arm, label, pairs string, clicks int, runs []*runRes
 		}
 	}
 	return s
+}
+
+// seedMeans returns each query's score averaged over runs. A query that every run scores
+// alike keeps that score exactly: a mean of equal values computed in floating point can be
+// off by a rounding, and a paired test would read a rounding on every query, all of one
+// sign, as a significant difference (an untrained head is the zero-shot model, p = 1).
+func seedMeans(runs []*runResult, queries []string, of func(scores) map[string]float64) []float64 {
+	out := make([]float64, len(queries))
+	for i, q := range queries {
+		first := of(runs[0].Scores)[q]
+		same, sum := true, 0.0
+		for _, r := range runs {
+			v := of(r.Scores)[q]
+			same = same && v == first
+			sum += v
+		}
+		out[i] = sum / float64(len(runs))
+		if same {
+			out[i] = first
+		}
+	}
+	return out
 }
 
 // addShares adds counts, as shares of their total divided by runs, to acc.

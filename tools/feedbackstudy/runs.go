@@ -65,6 +65,13 @@ func productArm(name, label string, edit func(*moe.Config, *headtrain.Config)) a
 		}}
 }
 
+// bothSides is a trained on both sides, applied to both sides when scored: documents
+// pass through the head as the queries do (the index is rebuilt).
+func bothSides(a arm) arm {
+	a.Side = retriever.HeadBoth
+	return a
+}
+
 // paperArm is the SB-MoE recipe of the head-only runs of sbmoe-experiment, on both sides.
 func paperArm(router moe.Router) arm {
 	return arm{Name: string(router), Label: string(router) + " router (paper recipe)", Side: retriever.HeadBoth,
@@ -83,11 +90,11 @@ func paperArm(router moe.Router) arm {
 
 var (
 	armProduct = productArm("product", "product head, queries only", nil)
-	armBoth    = productArm("product-both", "product head, both sides", func(_ *moe.Config, t *headtrain.Config) {
+	armBoth    = bothSides(productArm("product-both", "product head, both sides", func(_ *moe.Config, t *headtrain.Config) {
 		if t != nil {
 			t.QueriesOnly = false
 		}
-	})
+	}))
 	armPaper   = paperArm(moe.RouterPaper)
 	armLearned = paperArm(moe.RouterLearned)
 	// The ablations: the product recipe with one part left out.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/moe/headtrain"
 )
 
@@ -100,14 +101,21 @@ func TestStudyEndToEnd(t *testing.T) {
 		Sets []struct {
 			Name    string `json:"name"`
 			Configs []struct {
-				Arm  string  `json:"arm"`
-				NDCG float64 `json:"ndcg@10"`
+				Arm     string    `json:"arm"`
+				NDCG    float64   `json:"ndcg@10"`
+				DocLoad []float64 `json:"expert_share_documents"`
 			} `json:"configurations"`
 		} `json:"datasets"`
 	}
 	raw, _ := os.ReadFile(filepath.Join(report, "results.json"))
 	if err := json.Unmarshal(raw, &rep); err != nil || len(rep.Sets) != 2 || len(rep.Sets[0].Configs) == 0 {
 		t.Fatalf("results.json: %v, %+v", err, rep)
+	}
+	// Documents pass through the heads trained on both sides, and only those.
+	for _, c := range rep.Sets[0].Configs {
+		if both := c.Arm == armBoth.Name || c.Arm == armPaper.Name || c.Arm == armLearned.Name; both != (c.DocLoad != nil) {
+			t.Errorf("%s: documents per expert %v", c.Arm, c.DocLoad)
+		}
 	}
 
 	// Everything is in place: nothing trains, and the vectors come from the cache.
@@ -166,5 +174,34 @@ func TestUsage(t *testing.T) {
 	}
 	if code, stdout, _ := runCLI("--help"); code != 0 || !strings.Contains(stdout, "-parts string") {
 		t.Errorf("--help: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestUntrainedIsZeroShot: runs that all score like zero-shot (an untrained head, kept by
+// the guard) differ from it by exactly nothing, so the paired tests give p = 1, however
+// the seeds' mean rounds.
+func TestUntrainedIsZeroShot(t *testing.T) {
+	var queries []string
+	zero := scores{NDCG: map[string]float64{}, Recall: map[string]float64{}}
+	for i := range 40 {
+		q := fmt.Sprint("q", i)
+		queries = append(queries, q)
+		zero.NDCG[q], zero.Recall[q] = 0.1+float64(i)/70, 0.7
+	}
+	base := summarize("toy", "all", "zero-shot", "zero-shot", "", 0, []*runResult{{Scores: zero}}, queries, nil)
+	runs := []*runResult{{Scores: zero}, {Scores: zero}, {Scores: zero}}
+	s := summarize("toy", "all", "product", "product", pairsClicks, 10, runs, queries, &base)
+	if s.DeltaNDCG != 0 || s.NDCGP != 1 || s.RecallP != 1 || s.NDCGTP != 1 {
+		t.Errorf("Δ %g, p %g and %g, t-test p %g; want 0, 1, 1, 1", s.DeltaNDCG, s.NDCGP, s.RecallP, s.NDCGTP)
+	}
+}
+
+// TestBothSidesArm: the head trained on both sides is scored on both sides too.
+func TestBothSidesArm(t *testing.T) {
+	if armBoth.Side != retriever.HeadBoth || armBoth.Train(1).QueriesOnly {
+		t.Errorf("product-both: side %q, queries only %v", armBoth.Side, armBoth.Train(1).QueriesOnly)
+	}
+	if armProduct.Side != retriever.HeadQueries || !armProduct.Train(1).QueriesOnly {
+		t.Errorf("product: side %q, queries only %v", armProduct.Side, armProduct.Train(1).QueriesOnly)
 	}
 }
