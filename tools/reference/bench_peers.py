@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """Encoder throughput of the peers the Go encoder is compared with.
 
-Peers (both fp32, CPU, the same BERT + mean pooling + L2 normalisation that
-sentence-transformers runs for all-MiniLM-L6-v2):
+Peers (CPU, the same BERT + mean pooling + L2 normalisation that
+sentence-transformers runs for all-MiniLM-L6-v2), fp32 and, with --int8, int8:
 
   pytorch      transformers' BertModel (as loaded by sentence-transformers)
                under torch.inference_mode(), torch.set_num_threads(threads).
+               int8: torch.ao.quantization.quantize_dynamic over its Linear
+               layers (qint8 weights, activations quantised per batch).
   onnxruntime  the same module exported with torch.onnx.export (opset 17,
                dynamic batch and sequence axes) into a cache folder
                (default models/onnx/<model name>/, git-ignored), run with
                intra_op_num_threads=threads and ORT_ENABLE_ALL.
+               int8: onnxruntime.quantization.quantize_dynamic of that file
+               (QInt8 weights, the default per-tensor scales), cached beside it
+               as model.int8.onnx.
 
 Inputs are synthetic but real text: scifact documents tokenized by the model's
 tokenizer, concatenated and cut so every row is exactly seq_len tokens
@@ -20,6 +25,7 @@ batches and at least --min-seconds. One JSON object per line on stdout with
 --json, a table otherwise.
 
   bench_peers.py --model DIR --seq 128,512 --batch 32 --threads 2 --json
+  bench_peers.py --model DIR --seq 16 --batch 1 --int8 --json   # one short query, fp32 and int8
   bench_peers.py --model DIR --check      # ORT vs torch vs sentence-transformers
 """
 
@@ -130,6 +136,18 @@ def export_onnx(encoder, cache_dir, sample):
     return path
 
 
+def quantize_onnx(path):
+    """onnxruntime's dynamic int8 quantisation of the exported model, cached."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    out = os.path.join(os.path.dirname(path), "model.int8.onnx")
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(path):
+        return out
+    tmp = out + ".tmp"
+    quantize_dynamic(path, tmp, weight_type=QuantType.QInt8)
+    os.replace(tmp, out)
+    return out
+
+
 def ort_session(path, threads):
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
@@ -164,6 +182,8 @@ def main(argv):
     p.add_argument("--onnx-cache", default=None,
                    help="folder for the exported model (default models/onnx/<model folder name>)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--int8", action="store_true",
+                   help="also time each peer's dynamic int8 form (see above)")
     p.add_argument("--check", action="store_true",
                    help="compare onnxruntime and sentence-transformers with the torch peer, then exit")
     args = p.parse_args(argv)
@@ -186,9 +206,14 @@ def main(argv):
     texts = read_texts(args.data, 400)
     inputs = {L: make_inputs(tokenizer, texts, args.batch, L) for L in seqs}
 
-    session = None
+    session = session8 = encoder8 = None
     if "onnxruntime" in peers or args.check:
-        session = ort_session(export_onnx(encoder, cache, inputs[seqs[0]]), args.threads)
+        exported = export_onnx(encoder, cache, inputs[seqs[0]])
+        session = ort_session(exported, args.threads)
+        if args.int8 and "onnxruntime" in peers:
+            session8 = ort_session(quantize_onnx(exported), args.threads)
+    if args.int8 and "pytorch" in peers:
+        encoder8 = torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8).eval()
 
     if args.check:
         worst = 0.0
@@ -222,22 +247,25 @@ def main(argv):
               "dtype": "float32", "generator": GENERATOR}
     versions = {"pytorch": f"torch {torch.__version__}, transformers {transformers.__version__}",
                 "onnxruntime": f"onnxruntime {ort.__version__}, opset 17"}
+    forms = [("float32", encoder, session)]
+    if args.int8:
+        forms.append(("int8", encoder8, session8))
     if not args.json:
         print(f"{'peer':<12} {'seq':>5} {'batch':>5} {'thr':>3} {'docs/s':>9} {'s/batch':>8} {'iters':>5}")
     for L in seqs:
         feed = inputs[L]
         torch_feed = {k: torch.from_numpy(v) for k, v in feed.items()}
-        for peer in peers:
+        for peer, (dtype, enc, sess) in [(p, f) for p in peers for f in forms]:
             if peer == "pytorch":
-                def step():
+                def step(enc=enc):
                     with torch.inference_mode():
-                        encoder(**torch_feed)
+                        enc(**torch_feed)
             else:
-                def step():
-                    session.run(["sentence_embedding"], feed)
+                def step(sess=sess):
+                    sess.run(["sentence_embedding"], feed)
             times = timed(step, args.min_iters, args.min_seconds)
             median = float(np.median(times))
-            row = {"peer": peer, "seq_len": L, **common,
+            row = {"peer": peer, "seq_len": L, **common, "dtype": dtype,
                    "docs_per_sec": args.batch / median,
                    "tokens_per_sec": args.batch * L / median,
                    "seconds_per_batch_median": median,
@@ -247,7 +275,7 @@ def main(argv):
             if args.json:
                 print(json.dumps(row), flush=True)
             else:
-                print(f"{peer:<12} {L:>5} {args.batch:>5} {args.threads:>3} "
+                print(f"{peer + ' ' + dtype:<20} {L:>5} {args.batch:>5} {args.threads:>3} "
                       f"{row['docs_per_sec']:>9.1f} {median:>8.3f} {len(times):>5}", flush=True)
     return 0
 

@@ -25,33 +25,57 @@ def cpu_model():
 
 def main(path):
     rows = [json.loads(line) for line in open(path) if line.strip()]
-    by_seq = {}
-    for r in rows:
-        by_seq.setdefault(r["seq_len"], {})[r["peer"]] = r
     ours = next((r for r in rows if r["peer"] == "sbmoe"), None)
     if ours is None:
         sys.exit(f"{path}: no sbmoe row")
     if "pairs_per_sec" in ours:
         train_report(rows, ours)
         return
-    print("# Encoder throughput: sbmoe vs PyTorch vs ONNX Runtime\n")
+    # (peer, dtype) -> seq_len -> row, for batches (throughput) and single texts (latency).
+    batches, singles = {}, {}
+    for r in rows:
+        table = singles if r["batch"] == 1 else batches
+        table.setdefault((r["peer"], r.get("dtype", "float32")), {})[r["seq_len"]] = r
+    int8_kernels = next((r["kernels"] for r in rows if r["peer"] == "sbmoe" and r.get("dtype") == "int8"), None)
+    print("# Encoder throughput and latency: sbmoe vs PyTorch vs ONNX Runtime\n")
     print(f"Written by `make bench` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-          f"CPU: {cpu_model()}, sbmoe kernels: {ours.get('kernels', '?')}.")
-    print(f"Model all-MiniLM-L6-v2, fp32, batch {ours['batch']}, {ours['threads']} threads for every peer, "
-          "every sequence exactly the stated number of tokens. Peers run one after another in the "
-          "same command on the same machine.\n")
-    print("| tokens | sbmoe docs/s | PyTorch docs/s | ONNX Runtime docs/s | sbmoe ÷ PyTorch | sbmoe ÷ ONNX Runtime |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    for seq in sorted(by_seq):
-        peers = by_seq[seq]
-        s = peers.get("sbmoe", {}).get("docs_per_sec")
-        pt = peers.get("pytorch", {}).get("docs_per_sec")
-        ort = peers.get("onnxruntime", {}).get("docs_per_sec")
-        fmt = lambda v: f"{v:.1f}" if v else "–"
-        ratio = lambda a, b: f"{a / b:.2f}×" if a and b else "–"
-        print(f"| {seq} | {fmt(s)} | {fmt(pt)} | {fmt(ort)} | {ratio(s, pt)} | {ratio(s, ort)} |")
-    print("\nA ratio above 1 means sbmoe is faster. Target (issue 2): faster than PyTorch and within "
-          "1.5× of ONNX Runtime, i.e. sbmoe ÷ PyTorch > 1 and sbmoe ÷ ONNX Runtime > 0.67.\n")
+          f"CPU: {cpu_model()}, sbmoe kernels: {ours.get('kernels', '?')} (fp32)"
+          + (f", {int8_kernels} (int8)" if int8_kernels else "") + ".")
+    print(f"Model all-MiniLM-L6-v2, {ours['threads']} threads for every peer, every sequence exactly the "
+          "stated number of tokens. Peers run one after another in the same command on the same machine, "
+          "which other work shares: compare the ratios of one run. int8 is each peer's dynamic "
+          "quantisation: sbmoe --weights int8 (per-row weight scales, per-token activations), PyTorch "
+          "quantize_dynamic over Linear layers, ONNX Runtime quantize_dynamic (QInt8).\n")
+    fmt = lambda v: f"{v:.1f}" if v else "–"
+    ratio = lambda a, b: f"{a / b:.2f}×" if a and b else "–"
+    get = lambda table, peer, dtype, seq, key: table.get((peer, dtype), {}).get(seq, {}).get(key)
+    for dtype, name in (("float32", "fp32"), ("int8", "int8")):
+        seqs = sorted({seq for (peer, d), by in batches.items() if d == dtype for seq in by})
+        if not seqs:
+            continue
+        batch = next(r["batch"] for by in batches.values() for r in by.values())
+        print(f"**Throughput, {name}, batch {batch}** (documents per second; a ratio above 1 means sbmoe is faster):\n")
+        print("| tokens | sbmoe | PyTorch | ONNX Runtime | sbmoe ÷ PyTorch | sbmoe ÷ ONNX Runtime |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        for seq in seqs:
+            s, pt, ort = (get(batches, p, dtype, seq, "docs_per_sec") for p in ("sbmoe", "pytorch", "onnxruntime"))
+            print(f"| {seq} | {fmt(s)} | {fmt(pt)} | {fmt(ort)} | {ratio(s, pt)} | {ratio(s, ort)} |")
+        print()
+    seqs = sorted({seq for by in singles.values() for seq in by})
+    for seq in seqs:
+        print(f"**One text of {seq} tokens** (batch 1, median milliseconds; a ratio above 1 means sbmoe is faster):\n")
+        print("| weights | sbmoe | PyTorch | ONNX Runtime | PyTorch ÷ sbmoe | ONNX Runtime ÷ sbmoe |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for dtype, name in (("float32", "fp32"), ("int8", "int8")):
+            ms = [get(singles, p, dtype, seq, "seconds_per_batch_median") for p in ("sbmoe", "pytorch", "onnxruntime")]
+            if not any(ms):
+                continue
+            ms = [m * 1e3 if m else None for m in ms]
+            ms_fmt = lambda v: f"{v:.2f}" if v else "–"
+            print(f"| {name} | {' | '.join(ms_fmt(m) for m in ms)} | {ratio(ms[1], ms[0])} | {ratio(ms[2], ms[0])} |")
+        print()
+    print("Targets: fp32 documents/s at least 0.95× PyTorch's; int8 documents/s at least 1.5× ONNX Runtime "
+          "int8's at 128 tokens; one short query no slower than ONNX Runtime's, in fp32 and in int8.\n")
     print("Raw rows:\n\n```")
     for r in rows:
         print(json.dumps(r, sort_keys=True))
