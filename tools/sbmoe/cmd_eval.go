@@ -93,6 +93,8 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--mode must be dense, bm25 or hybrid, not %q", *mode)
 	case *compare != "" && *format != "markdown":
 		return usageErr("--compare changes the markdown table only")
+	case *mode == evaluate.BM25 && *weights != "":
+		return usageErr("--weights chooses the encoder's weights, and --mode bm25 uses no encoder")
 	}
 	if err := checkWeights(*weights); err != nil {
 		return usageErr("%v", err)

@@ -49,7 +49,27 @@ func runQuantize(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "quantize", fmt.Errorf("the folder written opens as fp32"))
 	}
 	fmt.Fprintf(stdout, "wrote %s: int8 encoder, model fingerprint %s\n", *out, r.Fingerprint())
+	fmt.Fprintf(stdout, "weights: %s\n", weightSizes(*model, *out, r.Manifest().Encoder))
 	return 0
+}
+
+// weightSizes compares the int8 weights file written with the fp32 weights it came
+// from, as far as their sizes can be read.
+func weightSizes(src, out, encoder string) string {
+	size := func(p string) int64 {
+		st, err := os.Stat(p)
+		if err != nil {
+			return -1
+		}
+		return st.Size()
+	}
+	s := fmt.Sprintf("%s %.1f MB", bert.Int8WeightsFile, float64(size(filepath.Join(out, encoder, bert.Int8WeightsFile)))/1e6)
+	for _, name := range []string{"model.safetensors", "pytorch_model.bin"} {
+		if n := size(filepath.Join(src, encoder, name)); n >= 0 {
+			return s + fmt.Sprintf(", from %s %.1f MB", name, float64(n)/1e6)
+		}
+	}
+	return s
 }
 
 // quantizeFolder writes the int8 form of the model folder src into out, through a

@@ -73,7 +73,7 @@ func TestWeightsInt8(t *testing.T) {
 		{"index", "--weights", "int4", "--corpus", data, "--out", filepath.Join(dir, "x.idx")},
 		{"eval", "--weights", "bf16", data}, {"bench", "--weights", "x"}, {"search", "--index", index8, "--weights", "fp16", "q"},
 		{"bundle", "--weights", "fp16", "--corpus", data, "--out", filepath.Join(dir, "b")},
-		{"eval", "--compare", base, "--format", "json", data}, {"quantize"},
+		{"eval", "--compare", base, "--format", "json", data}, {"quantize"}, {"eval", "--mode", "bm25", "--weights", "int8", data},
 	} {
 		if code, _, errOut := runCLI(args...); code != 2 || errOut == "" {
 			t.Errorf("%q: exit %d (want 2), stderr %q", args, code, errOut)
