@@ -24,12 +24,13 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import os from 'node:os';
 import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { launch, openPage, rendererMemory, screenshot, repoRoot, nodeModules, processes } from './chromium.mjs';
 import { startServer } from './serve.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 
-function parseArgs(argv) {
+export function parseArgs(argv) {
   const o = {
     dtypes: null, coldRuns: 5, queries: 100, steadyQueries: 100, docs: 64, batch: 8, wasm: 'simd-threaded', threads: 1,
     encoding: 'br', coi: true, modelDir: 'models/all-MiniLM-L6-v2-onnx',
@@ -75,7 +76,7 @@ const log = (...a) => process.stderr.write(a.join(' ') + '\n');
 
 // ---------- inputs ----------
 
-function readJsonl(file) {
+export function readJsonl(file) {
   let buf;
   if (fs.existsSync(file)) buf = fs.readFileSync(file);
   else if (fs.existsSync(file + '.gz')) buf = zlib.gunzipSync(fs.readFileSync(file + '.gz'));
@@ -83,7 +84,7 @@ function readJsonl(file) {
   return buf.toString('utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
 }
 
-function makeInputs(o) {
+export function makeInputs(o) {
   const words = (s) => s.split(/\s+/).filter(Boolean);
   const seen = new Set();
   const tenWord = [];
@@ -107,7 +108,7 @@ function makeInputs(o) {
 
 // ---------- site ----------
 
-async function writeIfChanged(file, data) {
+export async function writeIfChanged(file, data) {
   try {
     const cur = await fsp.readFile(file);
     if (Buffer.compare(cur, Buffer.from(data)) === 0) return;
@@ -116,7 +117,7 @@ async function writeIfChanged(file, data) {
   await fsp.writeFile(file, data);
 }
 
-async function link(src, dst) {
+export async function link(src, dst) {
   await fsp.mkdir(path.dirname(dst), { recursive: true });
   try {
     if ((await fsp.readlink(dst)) === src) return;
@@ -127,7 +128,7 @@ async function link(src, dst) {
   await fsp.symlink(src, dst);
 }
 
-async function buildSite(o, inputs) {
+export async function buildSite(o, inputs) {
   const site = path.join(o.work, 'site');
   const ortDist = path.join(nodeModules, 'onnxruntime-web', 'dist');
   const tfDist = path.join(nodeModules, '@huggingface', 'transformers', 'dist');
@@ -165,7 +166,7 @@ async function buildSite(o, inputs) {
 
 // X.br beside every file (quality 11; 5 for .onnx weights, which hardly compress); kept while
 // newer than X. A stale .br of a file not used now does no harm: nobody asks for it.
-async function precompress(site, o) {
+export async function precompress(site, o) {
   const files = [];
   const walk = async (d) => {
     for (const e of await fsp.readdir(d, { withFileTypes: true })) {
@@ -200,7 +201,7 @@ async function precompress(site, o) {
 
 // ---------- reference vectors ----------
 
-function loadReference(o, inputs) {
+export function loadReference(o, inputs) {
   const fixedFile = path.join(o.work, 'fixed.json');
   const refFile = path.join(o.work, 'reference.json');
   fs.mkdirSync(o.work, { recursive: true });
@@ -226,7 +227,7 @@ function loadReference(o, inputs) {
 
 // ---------- one page ----------
 
-async function runPage(o, server, dtype, mode, modelName) {
+export async function runPage(o, server, dtype, mode, modelName) {
   // ForceEagerMeasureMemory: measureUserAgentSpecificMemory() answers at once instead of at the
   // next garbage collection (up to 20 s later).
   const browser = await launch({ args: ['--enable-blink-features=ForceEagerMeasureMemory'] });
@@ -268,7 +269,7 @@ async function runPage(o, server, dtype, mode, modelName) {
 
 // ---------- stats ----------
 
-function quantile(xs, q) {
+export function quantile(xs, q) {
   const s = [...xs].sort((a, b) => a - b);
   if (!s.length) return null;
   const pos = (s.length - 1) * q;
@@ -315,7 +316,6 @@ async function main() {
     blankPageRendererPeakRss: baseline.peakRssBytes, blankPageRendererRss: baseline.rssBytes,
   });
 
-  const vectors = {};
   const runs = [];
   for (let r = 0; r < o.coldRuns; r++) {
     for (const dtype of o.dtypes) {
@@ -327,7 +327,14 @@ async function main() {
     }
   }
   await server.close();
+  summarize(o, runs, ref, inputs, emit);
+  fs.writeFileSync(path.join(o.work, 'runs.json'), JSON.stringify(runs.map((x) => ({ ...x, memEnd: { ...x.memEnd } })), null, 1));
+}
 
+// summarize emits the measurement lines of the runs (runPage results) of every dtype in
+// o.dtypes and writes the vectors to o.work/vectors.json.
+export function summarize(o, runs, ref, inputs, emit) {
+  const vectors = {};
   for (const dtype of o.dtypes) {
     const mine = runs.filter((x) => x.dtype === dtype);
     const full = mine.find((x) => x.mode === 'full');
@@ -355,6 +362,7 @@ async function main() {
     };
     phase('first25', 0, Math.min(25, o.queries));
     phase('after25', 25, o.queries);
+    phase('first100', 0, o.queries);
     phase('steady', o.queries, o.queries + o.steadyQueries);
     const d = ev('docs');
     emit({ dtype, measure: 'docs_per_s', seq: 128, batch: d.batch, docs: d.docs, value: r2(d.docs / (d.ms / 1000)), ms: r2(d.ms) });
@@ -378,10 +386,12 @@ async function main() {
     if (dtype !== 'fp32' && vectors.fp32) cosLine(dtype, 'transformers.js fp32', vectors[dtype], vectors.fp32);
   }
   fs.writeFileSync(path.join(o.work, 'vectors.json'), JSON.stringify({ texts: inputs.fixed, vectors, reference: ref?.vectors ?? null }));
-  fs.writeFileSync(path.join(o.work, 'runs.json'), JSON.stringify(runs.map((x) => ({ ...x, memEnd: { ...x.memEnd } })), null, 1));
 }
 
-main().catch((err) => {
-  log(String(err && err.stack || err));
-  process.exit(1);
-});
+// Run as a program; imported (bench-browser.mjs), it only lends its parts.
+if (import.meta.url === pathToFileURL(process.argv[1] || '').href) {
+  main().catch((err) => {
+    log(String(err && err.stack || err));
+    process.exit(1);
+  });
+}
