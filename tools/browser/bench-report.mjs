@@ -126,8 +126,9 @@ if (fpName && i8Name && prof.fp32 && prof.int8) {
     '  (profiles below). They are `simd/archsimd` code: f32x4 multiply then add (SIMD128 has no fused multiply-add, and archsimd does not offer',
     '  relaxed SIMD), and for int8 widening multiplies and adds, because archsimd does not expose `i32x4.dot_i16x8_s`. onnxruntime-web runs',
     '  hand-written kernels and gets faster for ~100 calls after load, which sbmoe does not (compare the 1–25, 26–100 and 101–200 rows).',
-    '  What would close it: larger register tiles over a packed B (fewer loads and bounds checks per multiply), and for int8 a `.s` kernel with',
-    '  `i32x4.dot_i16x8_s`, measured faster than the archsimd form in tools/browser/README.md ("int8 on wasm"). Already done in this run:',
+    '  What would close it: B packed in contiguous 8-wide panels (sequential loads, one bounds check per panel instead of one per step; a',
+    '  4×16 tile was tried and is slower: it needs more live vectors than the 16 SIMD registers V8 allocates on x86-64), and for int8 a `.s`',
+    '  kernel with `i32x4.dot_i16x8_s`, measured faster than the archsimd form in tools/browser/README.md ("int8 on wasm"). Already done:',
     '  the rows below the tiles in SIMD128 (they were scalar code) and the weights digest computed on first use instead of at load.');
   p(`- **Bytes.** The int8 weights are ${MB(m8.raw)} MB and compress to ${MB(m8.transferred)} MB; transformers.js's q8 file is ${MB(mq.raw)} MB and compresses to`,
     `  ${MB(mq.transferred)} MB. Per-row scales use the whole int8 range (cosine ${sb(i8Name, 'cosine', { vs: 'sentence-transformers' })?.min.toFixed(4)} with the reference model);`,
