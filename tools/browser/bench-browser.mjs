@@ -16,7 +16,8 @@
 // --feedback-data (default --data): qrels/train.tsv, or test.tsv where it has none. Round 1 is a full run, the others are
 // cold-start-only. Both sides are served by tools/browser/serve.mjs on 127.0.0.1 with COOP/COEP
 // and brotli (.br files beside each one: sbmoe bundle writes them, bench-peer.mjs makes the
-// peer's). JSON lines on stdout ("system": "sbmoe" or "transformers.js"), progress on stderr.
+// peer's). JSON lines on stdout ("system": "sbmoe" or "transformers.js"), progress on stderr;
+// every event of every run in WORK/runs-sbmoe.json and WORK/runs-peer.json.
 //
 // What the sbmoe page does (tools/browser/sbmoe-bench/): open() the bundle with the shipped
 // sbmoe.js and sbmoe-worker.js (wrapped by bench.worker.js, which only adds the worker's own
@@ -294,6 +295,7 @@ async function main() {
   }
   emit(envEnd);
   fs.writeFileSync(path.join(o.work, 'runs-sbmoe.json'), JSON.stringify(sbRuns, null, 1));
+  fs.writeFileSync(path.join(o.work, 'runs-peer.json'), JSON.stringify(peerRuns.map((x) => ({ ...x, memEnd: { ...x.memEnd } })), null, 1));
 }
 
 main().catch((err) => {
