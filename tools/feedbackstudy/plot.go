@@ -50,7 +50,7 @@ func plotCurves(path string, r *report, s *setResult) error {
 			ticks = append(ticks, plot.Tick{Value: float64(clicksOf(s, n)), Label: fmt.Sprint(clicksOf(s, n))})
 		}
 		p.X.Tick.Marker = plot.ConstantTicks(ticks)
-		p.Legend.Top, p.Legend.Left = false, true
+		p.Legend.Top, p.Legend.Left = false, false
 		p.Add(plotter.NewGrid())
 		for _, a := range curveArms {
 			var pts errorPoints
@@ -69,6 +69,8 @@ func plotCurves(path string, r *report, s *setResult) error {
 		}
 		addLevel(p, "zero-shot", z.NDCG)
 		p.X.Min, p.X.Max = float64(clicksOf(s, r.Clicks[0]))*0.8, float64(clicksOf(s, r.Clicks[len(r.Clicks)-1]))*1.25
+		// Room below the curves for the legend (bottom right).
+		p.Y.Min -= 0.45 * (p.Y.Max - p.Y.Min)
 		panels = append(panels, p)
 	}
 	if len(panels) == 0 {
