@@ -15,9 +15,12 @@
 //   ten:     the same for the first ten queries; for sbmoe also everything once the model
 //            has loaded (the model is fetched in the background after the first results);
 //   run:     every query's top k URLs (sbmoe: hybrid, once the model is ready), and the
-//            median time per query.
+//            median time per query; for Pagefind also words: each distinct word of the
+//            query searched alone and the pages ranked by their summed scores.
 // widget:   sbmoe's search box on the site's home page: from the first keystroke to the
-//            first result shown, the box focused as soon as the widget has started.
+//            first result shown, the box focused as soon as the widget has started; and
+//            warm: the keyword step loaded while the page was idle, the query entered at
+//            once, from that input to the first result shown.
 // godoc:    the demo queries on the Go documentation site, top five of each system.
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -42,6 +45,8 @@ function args() {
 }
 
 const BLANK = '__bench.html';
+// The blank page names its icon, so that the browser asks for no /favicon.ico (a 404).
+const BLANK_HTML = '<!doctype html><title>bench</title><link rel="icon" href="data:,">';
 
 async function blankPage(browser, server) {
   const context = await browser.newContext();
@@ -139,8 +144,29 @@ async function pagefind(browser, server, queries, k) {
     return { runs: out, medianMs: times[Math.floor(times.length / 2)], medianMatched: matched[Math.floor(matched.length / 2)],
       noResults: matched.filter((m) => m === 0).length };
   }, { qs: queries, k });
+  // Pagefind at its most forgiving: each distinct word of the query searched alone, the
+  // pages ranked by the sum of their scores over the words (what a site could build on
+  // pagefind.js for long queries; Pagefind's own search wants every known word on a page).
+  const words = await page.evaluate(async ({ qs, k }) => {
+    const out = {}; const times = [];
+    for (const q of qs) {
+      const t0 = performance.now();
+      const terms = [...new Set(q.text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 1))];
+      const score = new Map(); const byId = new Map();
+      for (const term of terms) {
+        const s = await window.__pf.search(term);
+        for (const r of s.results) { score.set(r.id, (score.get(r.id) || 0) + r.score); byId.set(r.id, r); }
+      }
+      const top = [...score.entries()].sort((a, b) => b[1] - a[1]).slice(0, k);
+      const data = await Promise.all(top.map(([id]) => byId.get(id).data()));
+      times.push(performance.now() - t0);
+      out[q.id] = data.map((d) => d.url);
+    }
+    times.sort((a, b) => a - b);
+    return { runs: out, medianMs: times[Math.floor(times.length / 2)] };
+  }, { qs: queries, k });
   await context.close();
-  return { first: { ...first, ...sum(log1) }, ten: { ...ten, ...sum(log10) }, run, errors };
+  return { first: { ...first, ...sum(log1) }, ten: { ...ten, ...sum(log10) }, run, words, errors };
 }
 
 // widget times sbmoe's search box on the home page: keystroke to first result.
@@ -175,13 +201,42 @@ async function widget(browser, server, query) {
     hybrid.push((await page.evaluate(() => performance.now())) - t);
   }
   await context.close();
-  return { keystrokeToFirstMs: f.shown - f.key, startToFirstMs: f.shown - started, phase: f.phase, widgetStartedMs: started, hybridKeystrokeMs: hybrid };
+  return { keystrokeToFirstMs: f.shown - f.key, startToFirstMs: f.shown - started, phase: f.phase, widgetStartedMs: started,
+    hybridKeystrokeMs: hybrid, warm: await widgetWarm(browser, server, query) };
+}
+
+// widgetWarm times the search box as a visitor who reads the page for a moment meets it:
+// the keyword step loaded while the page was idle (the widget's default), then the whole
+// query entered at once (one input event, as a paste does): from that event to the
+// first result shown, and the mode it was answered in.
+async function widgetWarm(browser, server, query) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url + 'index.html');
+  await page.waitForFunction(() => window.sbmoeWidget && window.sbmoeWidget.ready, null, { timeout: 60000 });
+  await page.waitForFunction(() => document.querySelector('[data-sbmoe-search]').dataset.phase === 'lexical', null, { timeout: 120000 });
+  await page.evaluate(() => {
+    window.__first = {};
+    document.getElementById('sbmoe-input').addEventListener('input', () => { if (!window.__first.input) window.__first.input = performance.now(); });
+    const root = document.querySelector('[data-sbmoe-search]');
+    new MutationObserver(() => {
+      if (!window.__first.shown && document.querySelector('#sbmoe-results [role=option]')) {
+        window.__first.shown = performance.now(); window.__first.phase = root.dataset.phase;
+      }
+    }).observe(root, { subtree: true, childList: true });
+  });
+  await page.focus('#sbmoe-input');
+  await page.keyboard.insertText(query);
+  await page.waitForFunction(() => window.__first.shown, null, { timeout: 120000 });
+  const f = await page.evaluate(() => window.__first);
+  await context.close();
+  return { inputToFirstMs: f.shown - f.input, phase: f.phase };
 }
 
 // godoc runs the demo queries on the Go documentation site through both systems.
 async function godoc(browser, dir, queries) {
   const server = await startServer({ root: dir });
-  await fs.writeFile(path.join(dir, BLANK), '<!doctype html><title>bench</title>');
+  await fs.writeFile(path.join(dir, BLANK), BLANK_HTML);
   try {
     const { context, page } = await blankPage(browser, server);
     const out = await page.evaluate(async (qs) => {
@@ -208,7 +263,7 @@ async function godoc(browser, dir, queries) {
 async function main() {
   const opt = args();
   const queries = JSON.parse(await fs.readFile(opt.queries, 'utf8'));
-  await fs.writeFile(path.join(opt.site, BLANK), '<!doctype html><title>bench</title>');
+  await fs.writeFile(path.join(opt.site, BLANK), BLANK_HTML);
   const server = await startServer({ root: opt.site });
   const browser = await launch();
   const out = { chromium: browser.version(), queries: queries.length, k: opt.k };

@@ -4,9 +4,11 @@
 // and prints the top results as the page shows them, once the model is ready. make demo
 // runs it before it serves the site.
 //
-//   node tools/browser/check-site.mjs --site DIR [--top 3] [--screenshot PNG] "query" ...
+//   node tools/browser/check-site.mjs --site DIR [--top 3] [--screenshot PNG] [--screenshot-dark PNG] "query" ...
 //
-// The screenshot shows the first query's results. Exits 1 when the widget fails, a query
+// The screenshot shows the first query's results, the page in its light scheme; the dark
+// one (by default beside it, NAME-dark.png) the same results once the visitor's preference
+// turns dark, which the page and the widget follow. Exits 1 when the widget fails, a query
 // shows no results, or the page logs an error.
 import { launch, openPage, screenshot } from './chromium.mjs';
 import { startServer } from './serve.mjs';
@@ -19,10 +21,12 @@ function args() {
       case '--site': out.site = a[++i]; break;
       case '--top': out.top = Number(a[++i]); break;
       case '--screenshot': out.screenshot = a[++i]; break;
+      case '--screenshot-dark': out.dark = a[++i]; break;
       default: out.queries.push(a[i]);
     }
   }
-  if (!out.site || !out.queries.length) throw new Error('usage: check-site.mjs --site DIR [--top N] [--screenshot PNG] "query" ...');
+  if (out.screenshot && !out.dark) out.dark = out.screenshot.replace(/(\.png)?$/, '-dark.png');
+  if (!out.site || !out.queries.length) throw new Error('usage: check-site.mjs --site DIR [--top N] [--screenshot PNG] [--screenshot-dark PNG] "query" ...');
   return out;
 }
 
@@ -68,6 +72,12 @@ async function main() {
       await page.mouse.move(0, 0);
       await screenshot(page, opt.screenshot, { fullPage: false });
       process.stdout.write(`\nscreenshot: ${opt.screenshot}\n`);
+      if (opt.dark) {
+        await page.emulateMedia({ colorScheme: 'dark' });
+        await page.waitForFunction(() => document.querySelector('[data-sbmoe-search]').dataset.theme === 'dark', null, { timeout: 10000 });
+        await screenshot(page, opt.dark, { fullPage: false });
+        process.stdout.write(`screenshot, dark: ${opt.dark}\n`);
+      }
     }
     for (const m of page.messages) {
       if (m.type === 'error' && m.source !== 'network') { process.stderr.write(`page error: ${m.text}\n`); failed = true; }

@@ -50,7 +50,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 {{- if .Widget}}
 <header class="top"><a class="brand" href="/">{{.Site}}</a><div class="search" data-sbmoe-search data-placeholder="Search {{.Site}}"></div></header>
 {{- end}}
-<main>
+<main data-pagefind-body>
 <h1>{{.H1}}</h1>
 {{- if .Lead}}
 <p class="lead">{{.Lead}}</p>
