@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,13 +83,17 @@ func TestWeightsInt8(t *testing.T) {
 }
 
 // TestBundleWeights: sbmoe bundle writes the int8 encoder unless told fp32, says which in
-// its manifest, and the bundle opens with the encoder it names.
+// its manifest, and the bundle opens with the encoder it names. Pruning the vocabulary of
+// an int8 bundle keeps the int8 rows of the tokens kept, so the documents' vectors are
+// those of the unpruned int8 bundle, bit for bit.
 func TestBundleWeights(t *testing.T) {
 	data := writeDataset(t)
 	rt := t.TempDir()
 	for _, name := range []string{"sbmoe.wasm", "wasm_exec.js"} {
 		os.WriteFile(filepath.Join(rt, name), []byte("stand-in"), 0o644)
 	}
+	var indexes []*index.Index
+	var vocab []int
 	for _, c := range []struct {
 		flags []string
 		want  string
@@ -116,6 +121,16 @@ func TestBundleWeights(t *testing.T) {
 		}
 		if hits, err := b.Search(t.Context(), "hello", 2); err != nil || len(hits) != 2 {
 			t.Errorf("%v: search: %v, %v", c.flags, hits, err)
+		}
+		indexes, vocab = append(indexes, b.Index), append(vocab, b.Retriever.Encoder().Config.VocabSize)
+	}
+	if vocab[2] >= vocab[0] {
+		t.Fatalf("--prune-vocab corpus kept %d of %d tokens", vocab[2], vocab[0])
+	}
+	whole, pruned := indexes[0], indexes[2]
+	for i := range whole.Len() {
+		if !slices.Equal(whole.Vector(i), pruned.Vector(i)) {
+			t.Errorf("document %s: the pruned int8 bundle's vector differs from the whole one's", whole.ID(i))
 		}
 	}
 }
