@@ -156,6 +156,23 @@ eval: build model
 	@mkdir -p results
 	$(SBMOE) eval --out results/zero-shot.json $(addprefix $(DATA)/,$(DATASETS)) | tee results/zero-shot.md
 
+# The int8 encoder against fp32 on every shared collection: sbmoe eval --weights int8 beside
+# the fp32 report that make eval writes (results/zero-shot.json), then the lowest cosine of
+# int8 to fp32 vectors on the golden texts (go test -run TestInt8Golden -v ./core/bert/);
+# writes results/int8.md and results/int8.json. Minutes per collection on 2 cores.
+.PHONY: eval-int8
+eval-int8: build model
+	@mkdir -p results out
+	$(SBMOE) eval --quiet --weights int8 --out results/int8.json --compare results/zero-shot.json $(addprefix $(DATA)/,$(DATASETS)) > out/int8-eval.md
+	GOEXPERIMENT=simd $(GO) test -count=1 -timeout=40m -run '^TestInt8Golden$$' -v ./core/bert/ > out/int8-golden.txt
+	{ printf '# The int8 encoder against fp32 (make eval-int8)\n\n'; \
+	  printf 'all-MiniLM-L6-v2, zero-shot, exact search: `sbmoe eval --weights int8 --compare results/zero-shot.json` (fp32: `make eval`). Seconds are wall time on a machine shared with other work, not a speed figure (`make bench` is one).\n\n'; \
+	  cat out/int8-eval.md; \
+	  printf '\nKernels: %s.\n\nint8 against fp32 vectors on the golden texts (`go test -run TestInt8Golden -v ./core/bert/`):\n\n```\n' \
+	    "$$(sed -n 's/.*"kernels": "\(.*\)".*/\1/p' results/int8.json)"; \
+	  grep -E '^ *(--- |int8_test\.go)' out/int8-golden.txt; printf '```\n'; } > results/int8.md
+	cat results/int8.md
+
 # The SB-MoE experiment: baseline, paper and learned router, 3 seeds, every collection;
 # writes results/experiment/{report.md,results.json,experts.png}, then the head-only part
 # on SciFact again without the model's Normalize module (the paper's setting) into
@@ -178,11 +195,17 @@ feedback-study: model
 	GOEXPERIMENT=simd $(GO) build -o bin/sbmoe-feedback ./tools/feedbackstudy
 	bin/sbmoe-feedback --data $(DATA) --cache runs/experiment/cache --out runs/feedback --report results/feedback
 
-# Encoder throughput against PyTorch and ONNX Runtime, same machine, same run.
+# Encoder throughput (batch 32, 128 and 512 tokens) and one short query's latency (16
+# tokens), fp32 and int8, against PyTorch and ONNX Runtime (each with its own dynamic int8),
+# same machine, same run.
 bench: build model $(PYTHON)
 	@mkdir -p results out
 	$(SBMOE) bench --json --seq 128,512 --batch 32 --threads 2 --seconds 10 > out/bench.jsonl
-	$(PYTHON) tools/reference/bench_peers.py --model $(MODEL_DIR) --seq 128,512 --batch 32 --threads 2 --json >> out/bench.jsonl
+	$(SBMOE) bench --json --seq 128,512 --batch 32 --threads 2 --seconds 10 --weights int8 >> out/bench.jsonl
+	$(SBMOE) bench --json --seq 16 --batch 1 --threads 2 --seconds 5 >> out/bench.jsonl
+	$(SBMOE) bench --json --seq 16 --batch 1 --threads 2 --seconds 5 --weights int8 >> out/bench.jsonl
+	$(PYTHON) tools/reference/bench_peers.py --model $(MODEL_DIR) --seq 128,512 --batch 32 --threads 2 --int8 --json >> out/bench.jsonl
+	$(PYTHON) tools/reference/bench_peers.py --model $(MODEL_DIR) --seq 16 --batch 1 --threads 2 --int8 --json >> out/bench.jsonl
 	$(PYTHON) tools/reference/bench_report.py out/bench.jsonl > results/bench.md
 	cat results/bench.md
 
@@ -196,12 +219,13 @@ bench-train: build model $(PYTHON)
 # The edge endpoint under load: the SciFact bundle as a Cloudflare Worker in local workerd
 # against the same bundle served natively (cold start, latency at 1, 4 and 16 concurrent,
 # CPU per request, the instance's memory against 128 MB); writes results/bench-edge.md.
-# EDGE_BUNDLE_FLAGS picks the bundle's encoder (its int8 option, for the memory target).
+# The bundle's encoder is int8 (sbmoe bundle's default; the fp32 one does not fit in
+# 128 MB): EDGE_BUNDLE_FLAGS adds bundle flags. A second run reuses the bundle's vectors.
 EDGE_BUNDLE ?= out/scifact-edge-bundle
-EDGE_BUNDLE_FLAGS ?=
+EDGE_BUNDLE_FLAGS ?= --weights int8
 bench-edge: build model edge-deps
 	@mkdir -p results out
-	@[ -f $(EDGE_BUNDLE)/manifest.json ] || $(SBMOE) bundle --corpus $(DATA)/scifact --out $(EDGE_BUNDLE) --compress=false --demo=false --quiet $(EDGE_BUNDLE_FLAGS)
+	$(SBMOE) bundle --corpus $(DATA)/scifact --out $(EDGE_BUNDLE) --compress=false --demo=false --quiet $(EDGE_BUNDLE_FLAGS)
 	$(SBMOE) edge build --bundle $(EDGE_BUNDLE) --out out/scifact-edge
 	$(SBMOE) edge bench --queries $(DATA)/scifact/queries.jsonl --out results/bench-edge.md out/scifact-edge
 	cat results/bench-edge.md
