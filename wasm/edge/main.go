@@ -90,7 +90,9 @@ func open(files js.Value) (*bundle.Bundle, error) {
 		files.Delete(name) // JS's copy may go now: the isolate's memory counts both
 		fsys[name] = &fstest.MapFile{Data: data}
 	}
-	return bundle.Open(fsys, bundle.Options{})
+	// worker.mjs checked every file's size and SHA-256 against the manifest: the model's
+	// fingerprint is the manifest's, not a second SHA-256 of every weight at cold start.
+	return bundle.Open(fsys, bundle.Options{Verified: true})
 }
 
 // noCopyFS is a MapFS whose ReadFile returns a file's bytes themselves, not a copy (as
