@@ -141,7 +141,13 @@ async function main() {
     await page.keyboard.type(spec.first);
     await page.waitForFunction(() => window.__first.shown, null, { timeout: 120000 });
     const first = await page.evaluate(() => window.__first);
-    out.first = { ms: first.shown - first.key, phase: first.phase, results: await shown(page) };
+    // The results of the whole query, read with the ranking that made them in one step: the
+    // model may finish loading (and hybrid results replace the keyword ones) at any moment.
+    await page.waitForFunction(([sel, q]) => document.querySelector(sel).dataset.shown === q, [root, spec.first], { timeout: 60000 });
+    const mode = await page.$eval(root, (el) => el.dataset.mode);
+    const results = await shown(page);
+    const still = await page.$eval(root, (el) => el.dataset.mode);
+    out.first = { ms: first.shown - first.key, phase: first.phase, mode: mode === still ? mode : 'changing', results };
 
     await waitPhase(page, 'ready');
     out.ready = await page.evaluate(() => window.sbmoeWidget.retriever.info);

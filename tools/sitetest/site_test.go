@@ -143,7 +143,8 @@ type session struct {
 	} `json:"idle"`
 	First struct {
 		MS      float64 `json:"ms"`
-		Phase   string  `json:"phase"`
+		Phase   string  `json:"phase"` // the widget's, when the first results showed
+		Mode    string  `json:"mode"`  // the ranking of Results, the whole query's
 		Results []shown `json:"results"`
 	} `json:"first"`
 	Ready   map[string]any `json:"ready"`
@@ -245,7 +246,7 @@ func TestWidgetInChromium(t *testing.T) {
 	if len(got.First.Results) == 0 {
 		t.Fatal("the first query shows no results")
 	}
-	if got.First.Phase == bundle.ModeLexical {
+	if got.First.Mode == bundle.ModeLexical {
 		lex, err := bundle.OpenLexical(os.DirFS(filepath.Join(dir, "_sbmoe")), bundle.Options{})
 		if err != nil {
 			t.Fatal(err)
