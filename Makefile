@@ -230,6 +230,22 @@ bench-edge: build model edge-deps
 	$(SBMOE) edge bench --queries $(DATA)/scifact/queries.jsonl --out results/bench-edge.md out/scifact-edge
 	cat results/bench-edge.md
 
+# The browser retriever against transformers.js in one headless Chromium run (one thread
+# each, all-MiniLM-L6-v2): cold start, query latency, documents/s, bytes before the first
+# result, renderer memory, head training; fp32 bundle against fp32, int8 bundle against q8.
+# Writes results/bench-browser.md. Needs the ONNX export of the peer
+# (.venv/bin/python tools/reference/export_onnx.py); a second run reuses the bundles' vectors.
+# make browser-parity: the fp32 bundle's top-10 in Chromium against the native CLI on the
+# 300 SciFact test queries, and a spot check of the int8 bundle (results/browser-parity.md).
+# The recipes are tools/browser/bench.sh.
+.PHONY: bench-browser browser-parity browser-bundles
+browser-bundles: build model
+	DATA=$(DATA) SBMOE=$(SBMOE) bash tools/browser/bench.sh bundles
+bench-browser: browser-bundles browser-deps
+	DATA=$(DATA) SBMOE=$(SBMOE) GO=$(GO) bash tools/browser/bench.sh bench
+browser-parity: browser-bundles browser-deps
+	DATA=$(DATA) SBMOE=$(SBMOE) GO=$(GO) bash tools/browser/bench.sh parity
+
 # Where the encoder's time goes: a CPU profile of one forward pass per length.
 profile: model
 	@mkdir -p results out
