@@ -99,9 +99,10 @@ fuzz:
 # The product's main job: the Go standard library's documentation in your GOROOT rendered
 # as a static site (out/godoc-site), indexed by sbmoe site (the search widget and its
 # bundle in out/godoc-site/_sbmoe; a second run reuses every encoding), checked once in
-# headless Chromium (the widget's top results for the sample queries, and the screenshot
-# results/site-widget.png), then served on 127.0.0.1 until Ctrl-C. SERVE=0 stops after
-# the check, for scripts and tests. Needs the model and Chromium, not ../shared.
+# headless Chromium (the widget's top results for the sample queries, and the screenshots
+# results/site-widget.png and site-widget-dark.png), then served on 127.0.0.1 until Ctrl-C.
+# SERVE=0 stops after the check, for scripts and tests. Needs the model and Chromium, not
+# ../shared.
 DEMO_SITE := out/godoc-site
 SERVE ?= 1
 # The widget's module (ui/widget, vugu) beside the retriever's in bin/web.
