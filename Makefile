@@ -157,6 +157,13 @@ eval: build model
 	@mkdir -p results
 	$(SBMOE) eval --out results/zero-shot.json $(addprefix $(DATA)/,$(DATASETS)) | tee results/zero-shot.md
 
+# What pruning a bundle's vocabulary saves and costs: int8 bundles of scifact and cisi with
+# --prune-vocab none, corpus and reachable, their model bytes (raw, Brotli) and NDCG@10 through
+# each bundle's own model folder; writes results/prune-vocab.md (tools/scripts/measure-pruning.sh).
+.PHONY: measure-pruning
+measure-pruning: build model
+	SBMOE=$(SBMOE) DATA=$(DATA) bash tools/scripts/measure-pruning.sh
+
 # The int8 encoder against fp32 on every shared collection: sbmoe eval --weights int8 beside
 # the fp32 report that make eval writes (results/zero-shot.json), then the lowest cosine of
 # int8 to fp32 vectors on the golden texts (go test -run TestInt8Golden -v ./core/bert/);
