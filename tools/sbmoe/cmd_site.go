@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/core/tokenizer"
 	"github.com/sbmoe/sbmoe/tools/internal/bundler"
 	"github.com/sbmoe/sbmoe/tools/internal/cli"
@@ -34,7 +35,9 @@ func runSite(args []string, stdout, stderr io.Writer) int {
 			"visitor's browser only. Running again over an unchanged site reuses every encoding\n"+
 			"(by the SHA-256 of the section's text) and writes nothing; a changed site encodes only\n"+
 			"the sections that changed. --adapt trains the head on the site's own headings and\n"+
-			"titles (label-free) and keeps it only if it ranks held-out headings better.",
+			"titles (label-free) and keeps it only if it ranks held-out headings better. The encoder\n"+
+			"goes into the bundle as int8, a quarter of the fp32 download (--weights fp32 for the exact\n"+
+			"model; see sbmoe help bundle).",
 		"sbmoe site --site public\n"+
 			"sbmoe site --site _site --out _site/search --base-url /docs/\n"+
 			"sbmoe site --site public --adapt --prune-vocab reachable", stderr)
@@ -46,6 +49,7 @@ func runSite(args []string, stdout, stderr io.Writer) int {
 	adapt := fs.Bool("adapt", false, "adapt the head to the site's text (headings and titles as queries), kept only if it helps")
 	compress := fs.Bool("compress", true, "write .br and .gz copies of the files over 1 KB")
 	prune := fs.String("prune-vocab", "none", "keep only the vocabulary the site needs: none, corpus or reachable (see sbmoe help bundle)")
+	weightsForm := fs.String("weights", retriever.WeightsInt8, "the encoder's form in the bundle: int8 (per-row scales) or fp32")
 	threads := fs.Int("threads", 0, "encoder threads; 0 = all cores")
 	quiet := fs.Bool("quiet", false, "no progress bars")
 	if code, ok := fs.ParseArgs(args, stdout); !ok {
@@ -57,6 +61,8 @@ func runSite(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--site is required: the folder your site generator writes")
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
+	case *weightsForm != retriever.WeightsInt8 && *weightsForm != retriever.WeightsFP32:
+		return usageErr("--weights must be int8 or fp32, not %q", *weightsForm)
 	}
 	pruning, ok := map[string]tokenizer.Pruning{"none": tokenizer.PruneNone, "corpus": tokenizer.PruneCorpus,
 		"reachable": tokenizer.PruneReachable}[*prune]
@@ -87,7 +93,7 @@ func runSite(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "site", err)
 	}
 	opt := site.WriteOptions{Options: bundler.Options{ModelDir: *model, Out: *out, Runtime: *runtime, Compress: *compress,
-		Prune: pruning, Progress: progressOnce(stderr, "encoding", *quiet)}, Adapt: *adapt, Log: stderr}
+		Weights: *weightsForm, Prune: pruning, Progress: progressOnce(stderr, "encoding", *quiet)}, Adapt: *adapt, Log: stderr}
 	res, err := site.Write(context.Background(), r, read.Sections, opt)
 	if err != nil {
 		return fail(stderr, "site", err)
