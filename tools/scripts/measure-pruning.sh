@@ -18,14 +18,12 @@ for c in $COLLECTIONS; do
     [ -f "$b/manifest.json" ] || "$SBMOE" bundle --corpus "$DATA/$c" --out "$b" --prune-vocab "$p" --demo=false --quiet
     [ -f "$b/eval.json" ] || "$SBMOE" eval --quiet --model "$b/model" --format json --out "$b/eval.json" "$DATA/$c" >/dev/null
     raw=0; br=0
-    for f in "$b"/model/*; do
-      case "$f" in *.br|*.gz) continue ;; esac
+    while IFS= read -r f; do
       raw=$((raw + $(stat -c %s "$f")))
       if [ -f "$f.br" ]; then br=$((br + $(stat -c %s "$f.br"))); else br=$((br + $(stat -c %s "$f"))); fi
-    done
-    ndcg=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); d=r[0] if isinstance(r,list) else r; print(json.dumps(d))' "$b/eval.json" \
-      | python3 -c 'import json,sys,re; d=json.load(sys.stdin); s=json.dumps(d); m=re.search(r"\"ndcg_cut_10\": ([0-9.]+)", s) or re.search(r"\"ndcg@10\": ([0-9.]+)", s, re.I); print(m.group(1) if m else "?")')
-    rows+=("| $c | $p | $(awk -v n=$raw 'BEGIN{printf "%.2f", n/1e6}') | $(awk -v n=$br 'BEGIN{printf "%.2f", n/1e6}') | $ndcg |")
+    done < <(find "$b/model" -type f ! -name '*.br' ! -name '*.gz')
+    scores=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["datasets"][0]["metrics"]; print("%.4f | %.4f" % (m["ndcg@10"], m["recall@100"]))' "$b/eval.json")
+    rows+=("| $c | $p | $(awk -v n=$raw 'BEGIN{printf "%.2f", n/1e6}') | $(awk -v n=$br 'BEGIN{printf "%.2f", n/1e6}') | $scores |")
   done
 done
 {
@@ -37,8 +35,8 @@ done
   echo "test queries, so a query word the corpus lacks meets the pruned tokenizer (\`corpus\`: [UNK]; \`reachable\`: spelled"
   echo "from the single characters kept)."
   echo
-  echo "| collection | --prune-vocab | model MB (raw) | model MB (Brotli) | NDCG@10 |"
-  echo "|---|---|---:|---:|---:|"
+  echo "| collection | --prune-vocab | model MB (raw) | model MB (Brotli) | NDCG@10 | Recall@100 |"
+  echo "|---|---|---:|---:|---:|---:|"
   printf '%s\n' "${rows[@]}"
 } > results/prune-vocab.md
 cat results/prune-vocab.md
