@@ -4,62 +4,26 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/sbmoe/sbmoe/internal/readbound"
 )
 
 // The fuzz targets check every input against a memory bound and a time limit, so that `go
 // test` checks the bounds over the seed corpus and the regression inputs under
 // testdata/fuzz, and `make fuzz` over what the fuzzer makes.
 
-// inputTimeLimit is how long one read may take (five times that under WebAssembly, which
-// runs the same code several times slower). Go's fuzzer has no per-input limit.
-const inputTimeLimit = 2 * time.Second
-
-// readBound is what a reader may allocate for an n-byte input: perByte·n + fixed bytes.
-type readBound struct{ perByte, fixed uint64 }
-
 var (
 	// headBound: the file is read as safetensors (up to 24 bytes per byte), then the block
 	// takes 8 bytes (value and gradient) for each value, and a value takes at least one byte
 	// of file; fromTensors refuses a block with more than twice the values the file holds.
-	headBound = readBound{perByte: 48, fixed: 64 << 10}
+	headBound = readbound.Bound{PerByte: 48, Fixed: 64 << 10}
 	// configBound: moe_config.json decodes into a few fields; what grows with the input is
 	// the error for an unknown field, which quotes its name, an invalid UTF-8 byte as a
 	// six-byte escape: about 36 bytes per byte (the regression input under testdata/fuzz).
-	configBound = readBound{perByte: 48, fixed: 32 << 10}
+	configBound = readbound.Bound{PerByte: 48, Fixed: 32 << 10}
 )
-
-// checkRead runs read, which reads an n-byte input, and fails t when it allocates more than
-// b allows. A read running past its time limit panics from a timer: that stops a fuzz
-// worker, and the fuzzer keeps the input as a crasher.
-func checkRead(t testing.TB, n int, b readBound, read func()) {
-	t.Helper()
-	timeLimit := inputTimeLimit
-	if runtime.GOARCH == "wasm" {
-		timeLimit *= 5
-	}
-	var done atomic.Bool
-	hung := time.AfterFunc(timeLimit, func() {
-		if !done.Load() {
-			panic(fmt.Sprintf("reading a %d-byte input took longer than %v", n, timeLimit))
-		}
-	})
-	defer hung.Stop()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	read()
-	done.Store(true)
-	runtime.ReadMemStats(&after)
-	if got, limit := after.TotalAlloc-before.TotalAlloc, b.perByte*uint64(n)+b.fixed; got > limit {
-		t.Errorf("allocated %d bytes reading a %d-byte input, more than the bound %d·%d + %d = %d",
-			got, n, b.perByte, n, b.fixed, limit)
-	}
-}
 
 // u8Head is a head file whose tensors are U8, one byte per value, with cfg in its metadata.
 func u8Head(t testing.TB, cfg Config, shapes map[string][]int) []byte {
@@ -93,7 +57,7 @@ func TestReadGateOfManyExperts(t *testing.T) {
 	cfg := Config{Hidden: 128, Experts: 2000, Router: RouterPaper, Mix: MixTop1}
 	file := u8Head(t, cfg, map[string][]int{"cls_1.weight": {64, 128}, "cls_3.weight": {2000, 64}})
 	var err error
-	checkRead(t, len(file), headBound, func() { _, err = Read(HeadFile, file) })
+	readbound.Check(t, len(file), headBound, func() { _, err = Read(HeadFile, file) })
 	want := "a block with hidden_size 128, num_experts 2000 has more than twice the 136192 values the file holds"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("got error %v, want it to contain %q", err, want)
@@ -135,7 +99,7 @@ func FuzzReadHead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var b *Block
 		var err error
-		checkRead(t, len(data), headBound, func() { b, err = Read(HeadFile, data) })
+		readbound.Check(t, len(data), headBound, func() { b, err = Read(HeadFile, data) })
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "load head: "+HeadFile) {
 				t.Errorf("error %q does not name the file", err)

@@ -8,6 +8,7 @@ import (
 	"testing/fstest"
 
 	"github.com/sbmoe/sbmoe/core/weights"
+	"github.com/sbmoe/sbmoe/internal/readbound"
 )
 
 func TestSaveReadRoundTrip(t *testing.T) {
@@ -213,7 +214,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var c Config
 		var err error
-		checkRead(t, len(data), configBound, func() { c, err = ParseConfig(data) })
+		readbound.Check(t, len(data), configBound, func() { c, err = ParseConfig(data) })
 		if err != nil {
 			return
 		}

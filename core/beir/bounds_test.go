@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/sbmoe/sbmoe/internal/readbound"
 )
 
 // The fuzz targets check every input against a memory bound and a time limit, so that `go
@@ -16,50 +15,16 @@ import (
 // testdata/fuzz, and `make fuzz` over what the fuzzer makes. The input is what the readers
 // read: a gzip-compressed file's bound is that of its decompressed text.
 
-// inputTimeLimit is how long one read may take (five times that under WebAssembly, which
-// runs the same code several times slower). Go's fuzzer has no per-input limit.
-const inputTimeLimit = 2 * time.Second
-
-// readBound is what a reader may allocate for an n-byte input: perByte·n + fixed bytes.
-type readBound struct{ perByte, fixed uint64 }
-
 var (
 	// corpusBound: each document costs its strings, its slot in the list (48 bytes, the list
 	// growing a quarter at a time) and an entry in the id map; the shortest lines,
 	// {"_id":"1","text":""}, cost about 20 bytes per byte (TestReadWorstCases). The 64 KiB
 	// line buffer is the fixed part.
-	corpusBound = readBound{perByte: 40, fixed: 160 << 10}
+	corpusBound = readbound.Bound{PerByte: 40, Fixed: 160 << 10}
 	// qrelsBound: a judgement costs its fields and an entry in its query's map, and each
 	// query a map of its own; the shortest lines, "q\td\t1", cost about 37 bytes per byte.
-	qrelsBound = readBound{perByte: 64, fixed: 160 << 10}
+	qrelsBound = readbound.Bound{PerByte: 64, Fixed: 160 << 10}
 )
-
-// checkRead runs read, which reads an n-byte input, and fails t when it allocates more than
-// b allows. A read running past its time limit panics from a timer: that stops a fuzz
-// worker, and the fuzzer keeps the input as a crasher.
-func checkRead(t testing.TB, n int, b readBound, read func()) {
-	t.Helper()
-	timeLimit := inputTimeLimit
-	if runtime.GOARCH == "wasm" {
-		timeLimit *= 5
-	}
-	var done atomic.Bool
-	hung := time.AfterFunc(timeLimit, func() {
-		if !done.Load() {
-			panic(fmt.Sprintf("reading a %d-byte input took longer than %v", n, timeLimit))
-		}
-	})
-	defer hung.Stop()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	read()
-	done.Store(true)
-	runtime.ReadMemStats(&after)
-	if got, limit := after.TotalAlloc-before.TotalAlloc, b.perByte*uint64(n)+b.fixed; got > limit {
-		t.Errorf("allocated %d bytes reading a %d-byte input, more than the bound %d·%d + %d = %d",
-			got, n, b.perByte, n, b.fixed, limit)
-	}
-}
 
 // TestReadWorstCases reads the files that cost the most memory per byte: many of the
 // shortest documents, queries and judgements.
@@ -73,7 +38,7 @@ func TestReadWorstCases(t *testing.T) {
 	tests := []struct {
 		name  string
 		data  []byte
-		bound readBound
+		bound readbound.Bound
 		read  func(io.Reader) error
 	}{
 		{"corpus", corpus.Bytes(), corpusBound, func(r io.Reader) error { _, err := ReadCorpus(r, "corpus.jsonl"); return err }},
@@ -84,7 +49,7 @@ func TestReadWorstCases(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
-			checkRead(t, len(tc.data), tc.bound, func() { err = tc.read(bytes.NewReader(tc.data)) })
+			readbound.Check(t, len(tc.data), tc.bound, func() { err = tc.read(bytes.NewReader(tc.data)) })
 			if err != nil && tc.name != "blank lines" {
 				t.Fatal(err)
 			}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/sbmoe/sbmoe/internal/readbound"
 )
 
 // FuzzLoadCorpus feeds arbitrary bytes to the corpus parser: it must never
@@ -25,7 +27,7 @@ func FuzzLoadCorpus(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var docs []Doc
 		var err error
-		checkRead(t, len(data), corpusBound, func() { docs, err = ReadCorpus(bytes.NewReader(data), "corpus.jsonl") })
+		readbound.Check(t, len(data), corpusBound, func() { docs, err = ReadCorpus(bytes.NewReader(data), "corpus.jsonl") })
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "corpus.jsonl") {
 				t.Errorf("error %q does not name the file", err)
@@ -64,7 +66,7 @@ func FuzzLoadQrels(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var qrels Qrels
 		var err error
-		checkRead(t, len(data), qrelsBound, func() { qrels, err = ReadQrels(bytes.NewReader(data), "test.tsv") })
+		readbound.Check(t, len(data), qrelsBound, func() { qrels, err = ReadQrels(bytes.NewReader(data), "test.tsv") })
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "test.tsv") {
 				t.Errorf("error %q does not name the file", err)

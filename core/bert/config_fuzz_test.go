@@ -1,59 +1,23 @@
 package bert
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"testing/fstest"
-	"time"
+
+	"github.com/sbmoe/sbmoe/internal/readbound"
 )
 
 // FuzzLoadConfig checks every input against a memory bound and a time limit, so that `go
 // test` checks the bounds over the seed corpus and the regression inputs under
 // testdata/fuzz, and `make fuzz` over what the fuzzer makes.
 
-// inputTimeLimit is how long one read may take (five times that under WebAssembly, which
-// runs the same code several times slower). Go's fuzzer has no per-input limit.
-const inputTimeLimit = 2 * time.Second
-
-// readBound is what a reader may allocate for an n-byte input: perByte·n + fixed bytes.
-type readBound struct{ perByte, fixed uint64 }
-
 // configBound: the config files decode into a few fixed fields; what grows with the input is
 // the architectures list, which encoding/json grows a quarter at a time: about 28 bytes per
 // byte for a list of empty strings (TestLoadConfigWorstCase).
-var configBound = readBound{perByte: 48, fixed: 32 << 10}
-
-// checkRead runs read, which reads an n-byte input, and fails t when it allocates more than
-// b allows. A read running past its time limit panics from a timer: that stops a fuzz
-// worker, and the fuzzer keeps the input as a crasher.
-func checkRead(t testing.TB, n int, b readBound, read func()) {
-	t.Helper()
-	timeLimit := inputTimeLimit
-	if runtime.GOARCH == "wasm" {
-		timeLimit *= 5
-	}
-	var done atomic.Bool
-	hung := time.AfterFunc(timeLimit, func() {
-		if !done.Load() {
-			panic(fmt.Sprintf("reading a %d-byte input took longer than %v", n, timeLimit))
-		}
-	})
-	defer hung.Stop()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	read()
-	done.Store(true)
-	runtime.ReadMemStats(&after)
-	if got, limit := after.TotalAlloc-before.TotalAlloc, b.perByte*uint64(n)+b.fixed; got > limit {
-		t.Errorf("allocated %d bytes reading a %d-byte input, more than the bound %d·%d + %d = %d",
-			got, n, b.perByte, n, b.fixed, limit)
-	}
-}
+var configBound = readbound.Bound{PerByte: 48, Fixed: 32 << 10}
 
 // FuzzLoadConfig reads a fuzzed config.json and modules.json beside the tiny model's pooling
 // config and sentence_bert_config.json.
@@ -84,7 +48,7 @@ func FuzzLoadConfig(f *testing.F) {
 		}
 		var c Config
 		var err error
-		checkRead(t, len(config)+len(modules)+len(pooling)+len(sbert), configBound, func() { c, err = LoadConfigFS(fsys) })
+		readbound.Check(t, len(config)+len(modules)+len(pooling)+len(sbert), configBound, func() { c, err = LoadConfigFS(fsys) })
 		if err != nil {
 			return
 		}
@@ -99,7 +63,7 @@ func FuzzLoadConfig(f *testing.F) {
 func TestLoadConfigWorstCase(t *testing.T) {
 	config := []byte(`{"architectures": [""` + strings.Repeat(`,""`, 1<<15) + `], "model_type": "bert"}`)
 	var err error
-	checkRead(t, len(config), configBound, func() { _, err = LoadConfigFS(fstest.MapFS{"config.json": {Data: config}}) })
+	readbound.Check(t, len(config), configBound, func() { _, err = LoadConfigFS(fstest.MapFS{"config.json": {Data: config}}) })
 	if err == nil || !strings.Contains(err.Error(), "field vocab_size") {
 		t.Errorf("got error %v, want one about vocab_size", err)
 	}

@@ -79,41 +79,78 @@ type int8Scratch struct {
 
 var int8Scratches sync.Pool
 
-// forward: x is (m,in), y is (m,out) and is overwritten with x·Wᵀ + b.
+// forward: x is (m,in), y is (m,out) and is overwritten with x·Wᵀ + b. Few rows (a
+// query) are split between the threads by output columns, each reading its share of
+// W; many rows by rows, each thread reading all of W once per row block (see
+// splitByColumns).
 func (l *linearInt8) forward(y, x, b []float32, in, out, m, threads int) {
-	stride, no := kernel.Int8Stride(in), len(l.outliers)
+	if splitByColumns(m, threads) {
+		s := l.scratch(m, in, out)
+		l.quantize(s, x, 0, m, in)
+		parallelFor(panels(out, kernel.Int8ColAlign), threads, 1, func(p0, p1 int) {
+			l.product(y, s, b, 0, m, p0*kernel.Int8ColAlign, min(p1*kernel.Int8ColAlign, out), in, out)
+		})
+		int8Scratches.Put(s)
+		return
+	}
 	parallelFor(m, threads, 16, func(lo, hi int) {
-		s, _ := int8Scratches.Get().(*int8Scratch)
-		if s == nil {
-			s = &int8Scratch{}
-		}
-		s.q, s.rs, s.c = grow8(s.q, rowBlock*stride), grow(s.rs, rowBlock), grow32(s.c, rowBlock*out)
-		s.ov = grow(s.ov, rowBlock*no)
+		s := l.scratch(rowBlock, in, out)
 		for r0 := lo; r0 < hi; r0 += rowBlock {
 			rows := min(rowBlock, hi-r0)
-			for r := range rows {
-				// The outlier channels are cleared in x itself for the quantiser and
-				// put back at once: this goroutine alone reads these rows meanwhile.
-				xr := x[(r0+r)*in : (r0+r+1)*in]
-				ov := s.ov[r*no : (r+1)*no]
-				for i, c := range l.outliers {
-					ov[i], xr[c] = xr[c], 0
-				}
-				s.rs[r] = kernel.QuantizeRowInt8(s.q[r*stride:], xr)
-				for i, c := range l.outliers {
-					xr[c] = ov[i]
-				}
-			}
-			kernel.GemmInt8(rows, s.q, stride, l.w, s.c, out)
-			for r := range rows {
-				kernel.DequantRowInt8(y[(r0+r)*out:(r0+r+1)*out], s.c[r*out:], s.rs[r], l.scale, b)
-			}
-			if no > 0 {
-				kernel.Gemm(rows, out, no, s.ov, no, l.outlierW, out, y[r0*out:], out)
-			}
+			l.quantize(s, x, r0, rows, in)
+			l.product(y, s, b, r0, rows, 0, out, in, out)
 		}
 		int8Scratches.Put(s)
 	})
+}
+
+// scratch takes an int8Scratch from the pool, sized for rows rows.
+func (l *linearInt8) scratch(rows, in, out int) *int8Scratch {
+	s, _ := int8Scratches.Get().(*int8Scratch)
+	if s == nil {
+		s = &int8Scratch{}
+	}
+	stride := kernel.Int8Stride(in)
+	s.q, s.rs, s.c = grow8(s.q, rows*stride), grow(s.rs, rows), grow32(s.c, rows*out)
+	s.ov = grow(s.ov, rows*len(l.outliers))
+	return s
+}
+
+// quantize writes rows r0..r0+rows of x into s: each row quantised without its outlier
+// channels, whose values go to s.ov.
+func (l *linearInt8) quantize(s *int8Scratch, x []float32, r0, rows, in int) {
+	stride, no := kernel.Int8Stride(in), len(l.outliers)
+	for r := range rows {
+		// The outlier channels are cleared in x itself for the quantiser and put back
+		// at once: no other goroutine reads these rows meanwhile.
+		xr := x[(r0+r)*in : (r0+r+1)*in]
+		ov := s.ov[r*no : (r+1)*no]
+		for i, c := range l.outliers {
+			ov[i], xr[c] = xr[c], 0
+		}
+		s.rs[r] = kernel.QuantizeRowInt8(s.q[r*stride:], xr)
+		for i, c := range l.outliers {
+			xr[c] = ov[i]
+		}
+	}
+}
+
+// product writes columns j0..j1 of rows r0..r0+rows of y from the quantised rows in s:
+// the int32 product, its dequantisation with the bias, and the outlier channels' float32
+// product. j0 is a multiple of kernel.Int8ColAlign.
+func (l *linearInt8) product(y []float32, s *int8Scratch, b []float32, r0, rows, j0, j1, in, out int) {
+	stride, no := kernel.Int8Stride(in), len(l.outliers)
+	w := l.w
+	if j0 > 0 || j1 < out {
+		w = w.Slice(j0, j1)
+	}
+	kernel.GemmInt8(rows, s.q, stride, w, s.c[j0:], out)
+	for r := range rows {
+		kernel.DequantRowInt8(y[(r0+r)*out+j0:(r0+r)*out+j1], s.c[r*out+j0:], s.rs[r], l.scale[j0:], b[j0:])
+	}
+	if no > 0 {
+		kernel.Gemm(rows, j1-j0, no, s.ov, no, l.outlierW[j0:], out, y[r0*out+j0:], out)
+	}
 }
 
 func grow8(s []int8, n int) []int8 {
@@ -514,7 +551,7 @@ func floatSet(ts []*weights.Tensor) weights.Set {
 // newInt8 builds an int8 encoder from its int8 and float32 tensors (Hugging Face
 // names). Tensors the encoder does not read (a pooler, say) are ignored.
 func newInt8(cfg Config, ints weights.Int8Set, floats weights.Set) (*Model, error) {
-	h, inter := cfg.HiddenSize, cfg.IntermediateSize
+	h := cfg.HiddenSize
 	g := int8Getter{ints: ints, floats: floats}
 	m := &Model{Config: cfg, Threads: runtime.GOMAXPROCS(0)}
 	word := g.table("embeddings.word_embeddings.weight", cfg.VocabSize, h)
@@ -524,20 +561,7 @@ func newInt8(cfg Config, ints weights.Int8Set, floats weights.Set) (*Model, erro
 		q:    &embeddingsInt8{word: word, position: position, tokenType: tokenType},
 		norm: g.norm("embeddings.LayerNorm", h, cfg.LayerNormEps),
 	}
-	for i := range cfg.NumLayers {
-		p := fmt.Sprintf("encoder.layer.%d.", i)
-		att := p + "attention."
-		m.layers = append(m.layers, layer{
-			qkv:      g.qkv(att+"self.", h),
-			attn:     attention{heads: cfg.NumHeads, headDim: h / cfg.NumHeads},
-			attnOut:  g.linear(att+"output.dense", h, h),
-			attnNorm: g.norm(att+"output.LayerNorm", h, cfg.LayerNormEps),
-			ffnIn:    g.linear(p+"intermediate.dense", inter, h),
-			act:      activations[cfg.HiddenAct],
-			ffnOut:   g.linear(p+"output.dense", h, inter),
-			ffnNorm:  g.norm(p+"output.LayerNorm", h, cfg.LayerNormEps),
-		})
-	}
+	m.layers = newLayers(cfg, &g)
 	if g.err != nil {
 		return nil, g.err
 	}

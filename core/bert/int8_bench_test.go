@@ -13,10 +13,10 @@ import (
 func BenchmarkEncoder(b *testing.B) {
 	m := loadDefaultModel(b)
 	type variant struct {
-		name string
-		m    *Model
+		name, impl string // impl: the int8 kernels current while it runs
+		m          *Model
 	}
-	variants := []variant{{"fp32", m}}
+	variants := []variant{{"fp32", kernel.Int8Impl(), m}}
 	defer kernel.SetInt8Impl(kernel.Int8Impl())
 	for _, impl := range kernel.Int8Impls() {
 		if impl == "scalar" && len(kernel.Int8Impls()) > 1 {
@@ -29,7 +29,7 @@ func BenchmarkEncoder(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		variants = append(variants, variant{"int8-" + impl, q})
+		variants = append(variants, variant{"int8-" + impl, impl, q})
 	}
 	seq := func(n int) []int32 {
 		s := make([]int32, n)
@@ -45,6 +45,11 @@ func BenchmarkEncoder(b *testing.B) {
 	}
 	query := [][]int32{seq(16)}
 	for _, v := range variants {
+		// The weights remember the kernels they were packed for; quantising and
+		// dequantising the activations take the current ones.
+		if err := kernel.SetInt8Impl(v.impl); err != nil {
+			b.Fatal(err)
+		}
 		b.Run(fmt.Sprintf("%s/docs/seq=128", v.name), func(b *testing.B) {
 			for b.Loop() {
 				v.m.Forward(batch)

@@ -1,6 +1,6 @@
 package bert
 
-import "math"
+import "github.com/sbmoe/sbmoe/core/internal/kernel"
 
 // layerNorm normalises each row to zero mean and unit variance (biased), then scales
 // by g and shifts by b.
@@ -10,30 +10,15 @@ type layerNorm struct {
 }
 
 // forward: x and y are (m,h); y may be x (normalised in place). Row statistics are
-// summed in float64. When stats is not nil, (m,2), it receives each row's mean and
-// reciprocal standard deviation for backward.
+// summed in float64 (kernel.LayerNorm). When stats is not nil, (m,2), it receives each
+// row's mean and reciprocal standard deviation for backward.
 func (ln *layerNorm) forward(y, x, stats []float32, m, threads int) {
 	h := len(ln.g)
 	parallelFor(m, threads, 1, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			row := x[r*h : (r+1)*h]
-			var sum float64
-			for _, v := range row {
-				sum += float64(v)
-			}
-			mean := sum / float64(h)
-			var ss float64
-			for _, v := range row {
-				d := float64(v) - mean
-				ss += d * d
-			}
-			inv := 1 / math.Sqrt(ss/float64(h)+ln.eps)
+			mean, inv := kernel.LayerNorm(y[r*h:(r+1)*h], x[r*h:(r+1)*h], ln.g, ln.b, ln.eps)
 			if stats != nil {
-				stats[2*r], stats[2*r+1] = float32(mean), float32(inv)
-			}
-			out := y[r*h : (r+1)*h]
-			for i, v := range row {
-				out[i] = float32((float64(v)-mean)*inv)*ln.g[i] + ln.b[i]
+				stats[2*r], stats[2*r+1] = mean, inv
 			}
 		}
 	})

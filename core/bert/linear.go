@@ -73,41 +73,70 @@ func (l *linear) forward(y, x []float32, m, threads int) {
 		l.q.forward(y, x, l.b, l.in, l.out, m, threads)
 		return
 	}
+	np := panels(l.out, panelWidth)
+	if splitByColumns(m, threads) {
+		parallelFor(np, threads, 1, func(p0, p1 int) { l.product(y, x, 0, m, p0, p1) })
+		return
+	}
 	parallelFor(m, threads, 4, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			copy(y[r*l.out:(r+1)*l.out], l.b)
-		}
 		for r0 := lo; r0 < hi; r0 += rowBlock {
-			rows := min(rowBlock, hi-r0)
-			for p := 0; p*panelWidth < l.out; p++ {
-				cols := min(panelWidth, l.out-p*panelWidth)
-				kernel.Gemm(rows, cols, l.in, x[r0*l.in:], l.in,
-					l.panels[p*l.in*panelWidth:], panelWidth, y[r0*l.out+p*panelWidth:], l.out)
-			}
+			l.product(y, x, r0, min(rowBlock, hi-r0), 0, np)
 		}
 	})
 }
 
+// product writes rows r0..r0+rows of y, the columns of panels p0..p1: the bias, then
+// the product.
+func (l *linear) product(y, x []float32, r0, rows, p0, p1 int) {
+	c0, c1 := p0*panelWidth, min(p1*panelWidth, l.out)
+	for r := r0; r < r0+rows; r++ {
+		copy(y[r*l.out+c0:r*l.out+c1], l.b[c0:c1])
+	}
+	for p := p0; p < p1; p++ {
+		cols := min(panelWidth, l.out-p*panelWidth)
+		kernel.Gemm(rows, cols, l.in, x[r0*l.in:], l.in,
+			l.panels[p*l.in*panelWidth:], panelWidth, y[r0*l.out+p*panelWidth:], l.out)
+	}
+}
+
+// splitByColumns says whether a linear layer over m rows splits its work between
+// threads by output columns rather than by rows. With few rows, splitting rows would
+// leave each thread a handful of them and still make every thread read all of W, which
+// then costs more than the arithmetic; splitting columns halves what each thread reads.
+// Both give the same bits: every output element is summed by one kernel call in the
+// same order either way.
+func splitByColumns(m, threads int) bool {
+	return threads > 1 && m < splitRowsFrom*threads
+}
+
+// splitRowsFrom is the rows per thread from which a linear layer splits rows.
+var splitRowsFrom = 64
+
+// panels is ⌈n/width⌉.
+func panels(n, width int) int { return (n + width - 1) / width }
+
 // backward: x is (m,in) and dy (m,out) as in forward; it adds dy·W into dx (m,in),
-// dyᵀ·x into dw (out,in) and Σ rows of dy into db (out). dyT is scratch of at least
-// out·m floats. Threads split dx by rows and dw, db by output rows, so every
-// gradient element is summed by one goroutine in a fixed order whatever the thread
-// count.
-func (l *linear) backward(dx, dw, db, dy, x []float32, m int, dyT []float32, threads int) {
-	transpose(dyT, dy, m, l.out, threads)
+// dyᵀ·x into dw (out,in) and Σ rows of dy into db (out). Threads split dx by rows and
+// dw, db by output rows, so every gradient element is summed by one goroutine in a
+// fixed order whatever the thread count. dyᵀ·x reads dy in place (kernel.GemmTN),
+// summing each element over the rows in order, as a product with dy transposed would.
+func (l *linear) backward(dx, dw, db, dy, x []float32, m int, threads int) {
 	parallelFor(l.out, threads, 4, func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			var s float32
-			for _, v := range dyT[o*m : (o+1)*m] {
-				s += v
+		// Each bias gradient is summed from zero over the rows in order, then added.
+		sums := make([]float32, hi-lo)
+		for r := range m {
+			for o, v := range dy[r*l.out+lo : r*l.out+hi] {
+				sums[o] += v
 			}
-			db[o] += s
+		}
+		for o, v := range sums {
+			db[lo+o] += v
 		}
 		// Blocks of k (rows of x) keep a slice of x in cache while every output row
 		// of the chunk meets it.
 		for k0 := 0; k0 < m; k0 += gradRowBlock {
 			k := min(gradRowBlock, m-k0)
-			kernel.Gemm(hi-lo, l.in, k, dyT[lo*m+k0:], m, x[k0*l.in:], l.in, dw[lo*l.in:], l.in)
+			kernel.GemmTN(hi-lo, l.in, k, dy[k0*l.out+lo:], l.out, x[k0*l.in:], l.in, dw[lo*l.in:], l.in)
 		}
 	})
 	parallelFor(m, threads, 4, func(lo, hi int) {
@@ -118,17 +147,3 @@ func (l *linear) backward(dx, dw, db, dy, x []float32, m int, dyT []float32, thr
 // gradRowBlock is how many input rows a weight-gradient product takes at a time: 256
 // rows of a 384-wide input are 384 KB, in L2.
 const gradRowBlock = 256
-
-// transpose writes the (rows,cols) matrix a into t as (cols,rows).
-func transpose(t, a []float32, rows, cols, threads int) {
-	const tile = 32
-	parallelFor(cols, threads, tile, func(lo, hi int) {
-		for r0 := 0; r0 < rows; r0 += tile {
-			for c := lo; c < hi; c++ {
-				for r := r0; r < min(r0+tile, rows); r++ {
-					t[c*rows+r] = a[r*cols+c]
-				}
-			}
-		}
-	})
-}

@@ -84,7 +84,7 @@ func New(cfg Config, set weights.Set) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, inter := cfg.HiddenSize, cfg.IntermediateSize
+	h := cfg.HiddenSize
 	g := getter{set: set, names: map[string]bool{}}
 	m := &Model{Config: cfg, Threads: runtime.GOMAXPROCS(0)}
 	m.emb = embeddings{
@@ -93,10 +93,31 @@ func New(cfg Config, set weights.Set) (*Model, error) {
 		tokenType: g.get("embeddings.token_type_embeddings.weight", cfg.TypeVocabSize, h),
 		norm:      g.norm("embeddings.LayerNorm", h, cfg.LayerNormEps),
 	}
+	m.layers = newLayers(cfg, &g)
+	if g.err != nil {
+		return nil, g.err
+	}
+	used := g.used
+	m.lazyDigest = &lazyDigest{f: func() string { return digestParams(used) }}
+	return m, nil
+}
+
+// layerWeights is what builds a layer's parts from a checkpoint: getter for fp32,
+// int8Getter for an int8 model.
+type layerWeights interface {
+	qkv(prefix string, h int) linear
+	linear(prefix string, out, in int) linear
+	norm(prefix string, h int, eps float64) layerNorm
+}
+
+// newLayers builds the transformer blocks from their Hugging Face parameter names.
+func newLayers(cfg Config, g layerWeights) []layer {
+	h, inter := cfg.HiddenSize, cfg.IntermediateSize
+	var layers []layer
 	for i := range cfg.NumLayers {
 		p := fmt.Sprintf("encoder.layer.%d.", i)
 		att := p + "attention."
-		m.layers = append(m.layers, layer{
+		layers = append(layers, layer{
 			qkv:      g.qkv(att+"self.", h),
 			attn:     attention{heads: cfg.NumHeads, headDim: h / cfg.NumHeads},
 			attnOut:  g.linear(att+"output.dense", h, h),
@@ -107,12 +128,7 @@ func New(cfg Config, set weights.Set) (*Model, error) {
 			ffnNorm:  g.norm(p+"output.LayerNorm", h, cfg.LayerNormEps),
 		})
 	}
-	if g.err != nil {
-		return nil, g.err
-	}
-	used := g.used
-	m.lazyDigest = &lazyDigest{f: func() string { return digestParams(used) }}
-	return m, nil
+	return layers
 }
 
 // getter fetches tensors by name and shape, keeping the first error so that New reads

@@ -19,9 +19,9 @@ type Activations struct {
 
 	// Backward's scratch: the gradient of the pooled vectors before normalisation, of
 	// the residual stream (dx, dy, dz), of the feed-forward activations (dpre, dact),
-	// of qkv, and a transposed copy of a gradient for the weight products.
-	draw                             [][]float32
-	dx, dy, dz, dpre, dact, dqkv, dT []float32
+	// and of qkv.
+	draw                         [][]float32
+	dx, dy, dz, dpre, dact, dqkv []float32
 }
 
 // Hidden returns the last hidden states, (Σ len,h), and the offsets of each
@@ -129,7 +129,7 @@ func (m *Model) backward(a *Activations, g *Grads) {
 	h, inter, rows, threads := m.Config.HiddenSize, m.Config.IntermediateSize, len(a.ids), max(m.Threads, 1)
 	a.dy, a.dz = grow(a.dy, rows*h), grow(a.dz, rows*h)
 	a.dpre, a.dact = grow(a.dpre, rows*inter), grow(a.dact, rows*inter)
-	a.dqkv, a.dT = grow(a.dqkv, rows*3*h), grow(a.dT, rows*max(3*h, inter))
+	a.dqkv = grow(a.dqkv, rows*3*h)
 	for i := len(m.layers) - 1; i >= 0; i-- {
 		m.layers[i].backward(&g.layers[i], &a.layers[i], a, rows, threads)
 	}
@@ -138,7 +138,7 @@ func (m *Model) backward(a *Activations, g *Grads) {
 
 // backward takes the gradient of the layer's output in s.dx and leaves there the
 // gradient of its input, adding the parameters' gradients into dl. s.dy, s.dz, s.dpre,
-// s.dact, s.dqkv and s.dT are scratch, as is s.act, where the activation's output is
+// s.dact and s.dqkv are scratch, as is s.act, where the activation's output is
 // recomputed.
 func (l *layer) backward(dl *layer, a *layerActs, s *Activations, rows, threads int) {
 	inter := l.ffnIn.out
@@ -151,22 +151,22 @@ func (l *layer) backward(dl *layer, a *layerActs, s *Activations, rows, threads 
 		l.act.forward(s.act[lo*inter : hi*inter])
 	})
 	clear(s.dact)
-	l.ffnOut.backward(s.dact, dl.ffnOut.w, dl.ffnOut.b, dres2, s.act, rows, s.dT, threads)
+	l.ffnOut.backward(s.dact, dl.ffnOut.w, dl.ffnOut.b, dres2, s.act, rows, threads)
 	clear(s.dpre)
 	parallelFor(rows, threads, 1, func(lo, hi int) {
 		l.act.backward(s.dpre[lo*inter:hi*inter], s.dact[lo*inter:hi*inter], a.pre[lo*inter:hi*inter])
 	})
-	l.ffnIn.backward(dmid, dl.ffnIn.w, dl.ffnIn.b, s.dpre, a.mid, rows, s.dT, threads)
+	l.ffnIn.backward(dmid, dl.ffnIn.w, dl.ffnIn.b, s.dpre, a.mid, rows, threads)
 
 	dres1, dctx := dout, dres2
 	clear(dres1)
 	l.attnNorm.backward(dres1, dl.attnNorm.g, dl.attnNorm.b, dmid, a.res1, a.stats1, rows, threads)
 	clear(dctx)
-	l.attnOut.backward(dctx, dl.attnOut.w, dl.attnOut.b, dres1, a.ctx, rows, s.dT, threads)
+	l.attnOut.backward(dctx, dl.attnOut.w, dl.attnOut.b, dres1, a.ctx, rows, threads)
 	clear(s.dqkv)
 	l.attn.backward(s.dqkv, dctx, a.qkv, s.offs, threads)
 	// dres1 is also the residual's share of the input's gradient; qkv adds the rest.
-	l.qkv.backward(dres1, dl.qkv.w, dl.qkv.b, s.dqkv, a.in, rows, s.dT, threads)
+	l.qkv.backward(dres1, dl.qkv.w, dl.qkv.b, s.dqkv, a.in, rows, threads)
 }
 
 // grow returns buf resliced to n floats when it has the room, else a new slice.

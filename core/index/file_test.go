@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sbmoe/sbmoe/internal/readbound"
 )
 
 func encode(t testing.TB, ix *Index) []byte {
@@ -285,8 +287,8 @@ func FuzzRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var ix *Index
 		var streamErr, sizedErr error
-		checkRead(t, len(data), indexBound, func() { ix, streamErr = Read(bytes.NewReader(data)) })
-		checkRead(t, len(data), indexBound, func() { _, sizedErr = readIndex(bytes.NewReader(data), int64(len(data))) })
+		readbound.Check(t, len(data), indexBound, func() { ix, streamErr = Read(bytes.NewReader(data)) })
+		readbound.Check(t, len(data), indexBound, func() { _, sizedErr = readIndex(bytes.NewReader(data), int64(len(data))) })
 		if (streamErr == nil) != (sizedErr == nil) {
 			t.Fatalf("stream and sized reads disagree: %v vs %v", streamErr, sizedErr)
 		}

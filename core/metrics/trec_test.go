@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sbmoe/sbmoe/internal/readbound"
 )
 
 func TestWriteTREC(t *testing.T) {
@@ -129,7 +131,7 @@ func FuzzReadTREC(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input string) {
 		var run Run
 		var err error
-		checkRead(t, len(input), trecBound, func() { run, err = ReadTREC(strings.NewReader(input)) })
+		readbound.Check(t, len(input), trecBound, func() { run, err = ReadTREC(strings.NewReader(input)) })
 		if err != nil {
 			return
 		}

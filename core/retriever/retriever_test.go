@@ -13,6 +13,7 @@ import (
 	"testing/fstest"
 
 	"github.com/sbmoe/sbmoe/core/index"
+	"github.com/sbmoe/sbmoe/internal/readbound"
 	"github.com/sbmoe/sbmoe/moe"
 )
 
@@ -327,7 +328,7 @@ func FuzzParseManifest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var m Manifest
 		var err error
-		checkRead(t, len(b), manifestBound, func() { m, err = ParseManifest(b) })
+		readbound.Check(t, len(b), manifestBound, func() { m, err = ParseManifest(b) })
 		if err != nil {
 			return
 		}

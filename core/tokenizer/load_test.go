@@ -6,55 +6,21 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"testing/fstest"
-	"time"
+
+	"github.com/sbmoe/sbmoe/internal/readbound"
 )
 
 // The fuzz targets of the loader check every input against a memory bound and a time limit,
 // so that `go test` checks the bounds over the seed corpus and the regression inputs under
 // testdata/fuzz, and `make fuzz` over what the fuzzer makes.
 
-// inputTimeLimit is how long one read may take (five times that under WebAssembly, which
-// runs the same code several times slower). Go's fuzzer has no per-input limit.
-const inputTimeLimit = 2 * time.Second
-
-// readBound is what a loader may allocate for an n-byte input: perByte·n + fixed bytes.
-type readBound struct{ perByte, fixed uint64 }
-
 // loadBound: a token costs a string and a slot in the token list (twice: New copies it) and a
 // slot in New's map, which is sized for every line of vocab.txt. The worst case is a
 // vocab.txt of blank lines, about 90 bytes for each 1-byte line (TestLoadWorstCases); a
 // tokenizer.json costs about 10 bytes per byte.
-var loadBound = readBound{perByte: 128, fixed: 64 << 10}
-
-// checkRead runs read, which reads an n-byte input, and fails t when it allocates more than
-// b allows. A read running past its time limit panics from a timer: that stops a fuzz
-// worker, and the fuzzer keeps the input as a crasher.
-func checkRead(t testing.TB, n int, b readBound, read func()) {
-	t.Helper()
-	timeLimit := inputTimeLimit
-	if runtime.GOARCH == "wasm" {
-		timeLimit *= 5
-	}
-	var done atomic.Bool
-	hung := time.AfterFunc(timeLimit, func() {
-		if !done.Load() {
-			panic(fmt.Sprintf("reading a %d-byte input took longer than %v", n, timeLimit))
-		}
-	})
-	defer hung.Stop()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	read()
-	done.Store(true)
-	runtime.ReadMemStats(&after)
-	if got, limit := after.TotalAlloc-before.TotalAlloc, b.perByte*uint64(n)+b.fixed; got > limit {
-		t.Errorf("allocated %d bytes reading a %d-byte input, more than the bound %d·%d + %d = %d",
-			got, n, b.perByte, n, b.fixed, limit)
-	}
-}
+var loadBound = readbound.Bound{PerByte: 128, Fixed: 64 << 10}
 
 // tinyTokenizerJSON is a tokenizer.json over tinyVocab.
 func tinyTokenizerJSON() string {
@@ -82,7 +48,7 @@ func FuzzLoadTokenizerJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var tok *Tokenizer
 		var err error
-		checkRead(t, len(data), loadBound, func() {
+		readbound.Check(t, len(data), loadBound, func() {
 			tok, err = LoadFS(fstest.MapFS{"tokenizer.json": {Data: data}})
 		})
 		if err != nil {
@@ -107,7 +73,7 @@ func FuzzLoadVocabTxt(f *testing.F) {
 		}
 		var tok *Tokenizer
 		var err error
-		checkRead(t, len(vocab)+len(config), loadBound, func() { tok, err = LoadFS(fsys) })
+		readbound.Check(t, len(vocab)+len(config), loadBound, func() { tok, err = LoadFS(fsys) })
 		if err == nil {
 			tok.Encode("hello, unaffable world! [MASK]", 16)
 		}
@@ -118,7 +84,7 @@ func FuzzLoadVocabTxt(f *testing.F) {
 // the most per byte, and for many special tokens, which once took time quadratic in their
 // number (a linear search of the vocabulary for each, and New's insertion sort).
 func TestLoadWorstCases(t *testing.T) {
-	n := 50000 // the quadratic loader took longer than inputTimeLimit on these
+	n := 50000 // the quadratic loader took longer than readbound.TimeLimit on these
 	if runtime.GOARCH == "wasm" {
 		n = 10000 // several times slower: the time limit is not the point there
 	}
@@ -158,7 +124,7 @@ func TestLoadWorstCases(t *testing.T) {
 				size += len(f.Data)
 			}
 			var err error
-			checkRead(t, size, loadBound, func() { _, err = LoadFS(tc.files) })
+			readbound.Check(t, size, loadBound, func() { _, err = LoadFS(tc.files) })
 			if err != nil {
 				t.Fatal(err)
 			}

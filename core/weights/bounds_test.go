@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/sbmoe/sbmoe/internal/readbound"
 )
 
 // fixtureRecord returns the record of tiny_pytorch_model.bin whose name ends in /name.
@@ -69,7 +71,7 @@ func TestFlippedLengthFailsFast(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
-			checkRead(t, len(tc.file), pytorchBound, func() { _, err = readPyTorch(bytes.NewReader(tc.file), int64(len(tc.file))) })
+			readbound.Check(t, len(tc.file), pytorchBound, func() { _, err = readPyTorch(bytes.NewReader(tc.file), int64(len(tc.file))) })
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("got error %v, want it to contain %q", err, tc.wantErr)
 			}
@@ -92,7 +94,7 @@ func TestZipRecordBudget(t *testing.T) {
 	}
 	file := out.Bytes()
 	var loadErr error
-	checkRead(t, len(file), pytorchBound, func() { _, loadErr = readPyTorch(bytes.NewReader(file), int64(len(file))) })
+	readbound.Check(t, len(file), pytorchBound, func() { _, loadErr = readPyTorch(bytes.NewReader(file), int64(len(file))) })
 	want := "record archive/data.pkl: record claims 2097152 bytes, more than the"
 	if loadErr == nil || !strings.Contains(loadErr.Error(), want) {
 		t.Errorf("got error %v, want it to contain %q", loadErr, want)
@@ -132,7 +134,7 @@ func TestViewCopyBudget(t *testing.T) {
 		overlapping = append(overlapping, [2]int{1, 11})
 	}
 	file := torchZip(t, viewsPickle(overlapping...), storages)
-	checkRead(t, len(file), pytorchBound, func() { _, err = readPyTorch(bytes.NewReader(file), int64(len(file))) })
+	readbound.Check(t, len(file), pytorchBound, func() { _, err = readPyTorch(bytes.NewReader(file), int64(len(file))) })
 	want := "tensor c: views copy more elements out of their storages than the storages hold"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("got error %v, want it to contain %q", err, want)
@@ -165,7 +167,7 @@ func TestPickleWorstCases(t *testing.T) {
 	for _, tc := range unpickled {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
-			checkRead(t, len(tc.pickle), pickleBound, func() {
+			readbound.Check(t, len(tc.pickle), pickleBound, func() {
 				u := unpickler{in: newPickleInput(strings.NewReader(tc.pickle), int64(len(tc.pickle))), global: torchClass}
 				_, err = u.load()
 			})
@@ -195,7 +197,7 @@ func TestPickleWorstCases(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			file := torchZip(t, []byte(tc.pickle), map[string][]byte{"0": iota12()})
 			var err error
-			checkRead(t, len(file), pytorchBound, func() { _, err = readPyTorch(bytes.NewReader(file), int64(len(file))) })
+			readbound.Check(t, len(file), pytorchBound, func() { _, err = readPyTorch(bytes.NewReader(file), int64(len(file))) })
 			if err != nil && !strings.Contains(err.Error(), "listed twice") {
 				t.Fatal(err)
 			}
@@ -231,7 +233,7 @@ func TestSafetensorsWorstCases(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			b := files[name]
 			var err error
-			checkRead(t, len(b), safetensorsBound, func() { _, err = ReadSafetensorsBytes(name, b) })
+			readbound.Check(t, len(b), safetensorsBound, func() { _, err = ReadSafetensorsBytes(name, b) })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -252,7 +254,7 @@ func TestReadPyTorchDataBound(t *testing.T) {
 	file := torchZip(t, []byte(pkl), map[string][]byte{"0": make([]byte, n)})
 	var s Set
 	var err error
-	checkRead(t, len(file), pytorchDataBound, func() { s, err = readPyTorch(bytes.NewReader(file), int64(len(file))) })
+	readbound.Check(t, len(file), pytorchDataBound, func() { s, err = readPyTorch(bytes.NewReader(file), int64(len(file))) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +278,7 @@ func TestShardedManyShards(t *testing.T) {
 	index.WriteString("}}")
 	fsys := fstest.MapFS{"model.safetensors.index.json": {Data: []byte(index.String())}}
 	var err error
-	checkRead(t, index.Len(), shardedBound, func() { _, _, err = LoadFS(fsys) })
+	readbound.Check(t, index.Len(), shardedBound, func() { _, _, err = LoadFS(fsys) })
 	if err == nil || !strings.Contains(err.Error(), "s0.safetensors") {
 		t.Errorf("got error %v, want one naming the first shard", err)
 	}

@@ -2,75 +2,39 @@ package weights
 
 import (
 	"bytes"
-	"fmt"
 	"maps"
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"testing/fstest"
-	"time"
+
+	"github.com/sbmoe/sbmoe/internal/readbound"
 )
 
 // The fuzz targets below check every input against a memory bound and a time limit, so
 // that `go test` checks the bounds over the seed corpus and the regression inputs under
 // testdata/fuzz (inputs that once found a bug), and `make fuzz` over what the fuzzer makes.
 
-// inputTimeLimit is how long one read may take (five times that under WebAssembly, which
-// runs the same code several times slower). Go's fuzzer has no per-input limit.
-const inputTimeLimit = 2 * time.Second
-
-// readBound is what a reader may allocate for an n-byte input: perByte·n + fixed bytes.
-type readBound struct{ perByte, fixed uint64 }
-
 var (
 	// Tensors widen to float32, so U8 data takes 4 bytes per byte; decoding the JSON header
 	// costs up to about 20 bytes per byte, for a shape of many dimensions or metadata of
 	// many short strings (TestSafetensorsWorstCases).
-	safetensorsBound = readBound{perByte: 24, fixed: 64 << 10}
+	safetensorsBound = readbound.Bound{PerByte: 24, Fixed: 64 << 10}
 	// The unpickler costs up to 64 bytes per pickle byte: a one-byte opcode can push a
 	// 16-byte value that a later APPENDS keeps, and a list grows by doubling
 	// (TestPickleWorstCases); 96 leaves room for how Go rounds allocations. The read buffer
 	// and the first memo chunk, 4 KiB each, take the fixed part.
-	pickleBound = readBound{perByte: 96, fixed: 32 << 10}
+	pickleBound = readbound.Bound{PerByte: 96, Fixed: 32 << 10}
 	// A whole checkpoint: its pickle as above, zip's directory and buffers in the fixed part.
-	pytorchBound = readBound{perByte: pickleBound.perByte, fixed: 192 << 10}
+	pytorchBound = readbound.Bound{PerByte: pickleBound.PerByte, Fixed: 192 << 10}
 	// The tensor data of a checkpoint: its record is read (1 byte per byte), a U8 storage
 	// widens to float32 (4) and copied views may hold twice that (8): 13 at most.
-	pytorchDataBound = readBound{perByte: 16, fixed: 192 << 10}
+	pytorchDataBound = readbound.Bound{PerByte: 16, Fixed: 192 << 10}
 	// An index and its shards: the shards as safetensors, the index as JSON.
-	shardedBound = readBound{perByte: 32, fixed: 64 << 10}
+	shardedBound = readbound.Bound{PerByte: 32, Fixed: 64 << 10}
 )
-
-// checkRead runs read, which reads an n-byte input, and fails t when it allocates more than
-// b allows. A read running past its time limit panics from a timer: that stops a fuzz
-// worker, and the fuzzer keeps the input as a crasher.
-func checkRead(t testing.TB, n int, b readBound, read func()) {
-	t.Helper()
-	timeLimit := inputTimeLimit
-	if runtime.GOARCH == "wasm" {
-		timeLimit *= 5
-	}
-	var done atomic.Bool
-	hung := time.AfterFunc(timeLimit, func() {
-		if !done.Load() {
-			panic(fmt.Sprintf("reading a %d-byte input took longer than %v", n, timeLimit))
-		}
-	})
-	defer hung.Stop()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	read()
-	done.Store(true)
-	runtime.ReadMemStats(&after)
-	if got, limit := after.TotalAlloc-before.TotalAlloc, b.perByte*uint64(n)+b.fixed; got > limit {
-		t.Errorf("allocated %d bytes reading a %d-byte input, more than the bound %d·%d + %d = %d",
-			got, n, b.perByte, n, b.fixed, limit)
-	}
-}
 
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
@@ -112,7 +76,7 @@ func FuzzReadSafetensors(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var s Set
 		var err error
-		checkRead(t, len(b), safetensorsBound, func() { s, err = ReadSafetensorsBytes("fuzz.safetensors", b) })
+		readbound.Check(t, len(b), safetensorsBound, func() { s, err = ReadSafetensorsBytes("fuzz.safetensors", b) })
 		if err == nil {
 			checkSet(t, s, len(b))
 		}
@@ -129,7 +93,7 @@ func FuzzReadPyTorch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var s Set
 		var err error
-		checkRead(t, len(b), pytorchBound, func() { s, err = readPyTorch(bytes.NewReader(b), int64(len(b))) })
+		readbound.Check(t, len(b), pytorchBound, func() { s, err = readPyTorch(bytes.NewReader(b), int64(len(b))) })
 		if err == nil {
 			checkSet(t, s, len(b))
 		}
@@ -148,7 +112,7 @@ func FuzzReadPyTorchPickle(f *testing.F) {
 		file := torchZip(t, pkl, storages)
 		var s Set
 		var err error
-		checkRead(t, len(file), pytorchBound, func() { s, err = readPyTorch(bytes.NewReader(file), int64(len(file))) })
+		readbound.Check(t, len(file), pytorchBound, func() { s, err = readPyTorch(bytes.NewReader(file), int64(len(file))) })
 		if err == nil {
 			checkSet(t, s, len(file))
 		}
@@ -171,7 +135,7 @@ func FuzzLoadSharded(f *testing.F) {
 		fsys["model.safetensors.index.json"] = &fstest.MapFile{Data: index}
 		var s Set
 		var err error
-		checkRead(t, len(index)+shardBytes, shardedBound, func() { s, _, err = LoadFS(fsys) })
+		readbound.Check(t, len(index)+shardBytes, shardedBound, func() { s, _, err = LoadFS(fsys) })
 		if err == nil {
 			checkSet(t, s, shardBytes)
 		}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sbmoe/sbmoe/internal/readbound"
 )
 
 // pythonStateDicts are the data.pkl that torch.save writes for one state dict with pickle
@@ -168,7 +170,7 @@ func TestUnpicklerRefuses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
-			checkRead(t, len(tc.pickle), pickleBound, func() {
+			readbound.Check(t, len(tc.pickle), pickleBound, func() {
 				u := unpickler{in: newPickleInput(bytes.NewReader(tc.pickle), int64(len(tc.pickle))), global: torchClass}
 				_, err = u.load()
 			})

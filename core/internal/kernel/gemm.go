@@ -42,3 +42,46 @@ func GemmScalar(m, n, k int, a []float32, lda int, b []float32, ldb int, c []flo
 		}
 	}
 }
+
+// GemmTN adds the product of Aᵀ and B to C, A being stored as its transpose:
+//
+//	C[m×n] += Aᵀ[m×k] · B[k×n],  A row-major (k×m) with row stride lda ≥ m
+//
+// ldb ≥ n and ldc ≥ n. It is what a weight gradient dW = dYᵀ·X needs, without
+// transposing dY first.
+func GemmTN(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m == 0 || n == 0 || k == 0 {
+		return
+	}
+	if lda < m || ldb < n || ldc < n {
+		panic("kernel: GemmTN: leading dimension smaller than row length")
+	}
+	if len(a) < (k-1)*lda+m || len(b) < (k-1)*ldb+n || len(c) < (m-1)*ldc+n {
+		panic("kernel: GemmTN: slice shorter than its matrix")
+	}
+	gemmTN(m, n, k, a, lda, b, ldb, c, ldc)
+}
+
+// GemmTNScalar is the specification of GemmTN, each element summed over p in order as
+// GemmScalar sums it:
+//
+//	for i := 0; i < m; i++ {
+//		for p := 0; p < k; p++ {
+//			aip := a[p*lda+i]
+//			for j := 0; j < n; j++ {
+//				c[i*ldc+j] += aip * b[p*ldb+j]
+//			}
+//		}
+//	}
+func GemmTNScalar(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		ci := c[i*ldc : i*ldc+n]
+		for p := 0; p < k; p++ {
+			aip := a[p*lda+i]
+			bp := b[p*ldb : p*ldb+n]
+			for j, bv := range bp {
+				ci[j] += aip * bv
+			}
+		}
+	}
+}

@@ -2,24 +2,27 @@
 
 #include "textflag.h"
 
-// func tile4x32FMA231(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+// func tile4x32FMA231(k int, a *float32, ars, aks int, b *float32, ldb int, c *float32, ldc int)
 //
-// C[4×32] += A[4×k] · B[k×32] with AVX-512, leading dimensions in floats; GemmScalar
-// is its specification. Written in assembly because archsimd lowers MulAdd to
+// C[4×32] += A[4×k] · B[k×32] with AVX-512, strides in floats: A's element (i,p) is at
+// a[i·ars + p·aks], so (lda, 1) reads A and (1, lda) reads Aᵀ stored as (k×4) rows;
+// GemmScalar and GemmTNScalar are its specification. Written in assembly because archsimd lowers MulAdd to
 // VFMADD213PS, whose result overwrites a multiplicand: the archsimd version of this
 // tile spent 12 register moves and 4 scalar loads per 8 FMAs and ran at about 90
 // GFLOPS per thread, this one about 120 (BenchmarkGemm). Here the eight accumulators
 // Z0-Z7 stay in place (VFMADD231PS) and A is broadcast straight from memory.
-TEXT ·tile4x32FMA231(SB), NOSPLIT, $0-56
+TEXT ·tile4x32FMA231(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R8
+	MOVQ ars+16(FP), R8
 	SHLQ $2, R8
-	MOVQ b+24(FP), DI
-	MOVQ ldb+32(FP), R9
+	MOVQ aks+24(FP), AX
+	SHLQ $2, AX
+	MOVQ b+32(FP), DI
+	MOVQ ldb+40(FP), R9
 	SHLQ $2, R9
-	MOVQ c+40(FP), DX
-	MOVQ ldc+48(FP), R10
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R10
 	SHLQ $2, R10
 
 	LEAQ (DX)(R10*1), R11
@@ -56,10 +59,10 @@ loop:
 	VFMADD231PS  Z12, Z9, Z5
 	VFMADD231PS  Z13, Z8, Z6
 	VFMADD231PS  Z13, Z9, Z7
-	ADDQ         $4, SI
-	ADDQ         $4, R14
-	ADDQ         $4, R15
-	ADDQ         $4, BX
+	ADDQ         AX, SI
+	ADDQ         AX, R14
+	ADDQ         AX, R15
+	ADDQ         AX, BX
 	ADDQ         R9, DI
 	DECQ         CX
 	JNZ          loop

@@ -7,6 +7,11 @@ import "simd/archsimd"
 // gemmRowBlock: see gemm_amd64.go.
 const gemmRowBlock = 64
 
+// gemmTN is the scalar specification: only native training reads it.
+func gemmTN(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	GemmTNScalar(m, n, k, a, lda, b, ldb, c, ldc)
+}
+
 func gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	for i0 := 0; i0 < m; i0 += gemmRowBlock {
 		i1 := min(i0+gemmRowBlock, m)

@@ -58,6 +58,23 @@ func PackInt8(b []int8, n, k int) *Int8Weights {
 	return w
 }
 
+// Int8ColAlign is the granule Slice cuts B at: every layout keeps each 32 rows of B
+// (32 output columns) in one contiguous block.
+const Int8ColAlign = 32
+
+// Slice returns rows [j0, j1) of B as weights sharing w's memory, so that GemmInt8
+// with them computes columns j0..j1-1 of the product alone: threads split one product
+// by columns that way, each reading only its share of the weights. j0 must be a
+// multiple of Int8ColAlign and 0 ≤ j0 ≤ j1 ≤ n.
+func (w *Int8Weights) Slice(j0, j1 int) *Int8Weights {
+	if j0 < 0 || j0 > j1 || j1 > w.n || j0%Int8ColAlign != 0 {
+		panic(fmt.Sprintf("kernel: Int8Weights.Slice(%d, %d) of %d rows (the first a multiple of %d)", j0, j1, w.n, Int8ColAlign))
+	}
+	kp := Int8Stride(w.k)
+	end := min(len(w.data), (j1+Int8ColAlign-1)/Int8ColAlign*Int8ColAlign*kp)
+	return &Int8Weights{n: j1 - j0, k: w.k, impl: w.impl, data: w.data[min(j0*kp, end):end]}
+}
+
 // Rows and Cols return B's shape (n,k).
 func (w *Int8Weights) Rows() int { return w.n }
 func (w *Int8Weights) Cols() int { return w.k }

@@ -122,6 +122,56 @@ func TestGemmInt8MatchesScalar(t *testing.T) {
 	})
 }
 
+// TestInt8WeightsSlice checks that a slice of the weights computes exactly its
+// columns of the whole product, for cuts at every multiple of Int8ColAlign, ragged
+// ends included, and that the columns outside are left alone.
+func TestInt8WeightsSlice(t *testing.T) {
+	forEachInt8Impl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(11, 12))
+		for _, s := range [][3]int{{1, 100, 384}, {16, 96, 64}, {40, 384, 200}, {3, 31, 65}, {33, 65, 1536}} {
+			m, n, k := s[0], s[1], s[2]
+			lda := Int8Stride(k)
+			a, b := int8Matrix(r, m, k, lda), randInt8s(r, n*k)
+			w := PackInt8(b, n, k)
+			want := make([]int32, m*n)
+			GemmInt8Scalar(m, n, k, a, lda, b, k, want, n)
+			for j0 := 0; j0 <= n; j0 += Int8ColAlign {
+				for _, j1 := range []int{j0, min(j0+Int8ColAlign, n), min(j0+2*Int8ColAlign+5, n), n} {
+					c := make([]int32, m*n)
+					for i := range c {
+						c[i] = guard32
+					}
+					if j1 > j0 {
+						GemmInt8(m, a, lda, w.Slice(j0, j1), c[j0:], n)
+					}
+					for i := range m {
+						for j := range n {
+							got, exp := c[i*n+j], want[i*n+j]
+							if j < j0 || j >= j1 {
+								exp = guard32
+							}
+							if got != exp {
+								t.Fatalf("m=%d n=%d k=%d slice [%d,%d): c[%d][%d] = %d, want %d", m, n, k, j0, j1, i, j, got, exp)
+							}
+						}
+					}
+				}
+			}
+		}
+		w := PackInt8(make([]int8, 64*8), 64, 8)
+		for _, cut := range [][2]int{{1, 5}, {-32, 0}, {32, 65}, {40, 30}} {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("Slice(%d, %d) of 64 rows did not panic", cut[0], cut[1])
+					}
+				}()
+				w.Slice(cut[0], cut[1])
+			}()
+		}
+	})
+}
+
 // TestGemmInt8Extremes fills A and B with ±127 only: the largest pair sums that the
 // int16 steps of AVX2 and SIMD128 must hold without saturating.
 func TestGemmInt8Extremes(t *testing.T) {

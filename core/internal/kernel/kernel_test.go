@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -82,37 +83,124 @@ func TestAxpyMatchesScalar(t *testing.T) {
 }
 
 func TestGemmMatchesScalar(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {4, 16, 8}, {4, 32, 8}, {5, 33, 17}, {64, 64, 64},
-		{67, 48, 31}, {130, 100, 384}, {7, 384, 32}, {128, 32, 128}, {2, 1536, 384}}
-	for _, s := range shapes {
-		m, n, k := s[0], s[1], s[2]
-		for _, pad := range []int{0, 3} {
-			t.Run(fmt.Sprintf("m%d_n%d_k%d_pad%d", m, n, k, pad), func(t *testing.T) {
-				lda, ldb, ldc := k+pad, n+pad, n+pad
-				a := randSlice(r, m*lda)
-				b := randSlice(r, k*ldb)
+	forEachFloatPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {4, 16, 8}, {4, 32, 8}, {5, 33, 17}, {64, 64, 64},
+			{67, 48, 31}, {130, 100, 384}, {7, 384, 32}, {128, 32, 128}, {2, 1536, 384}}
+		for _, s := range shapes {
+			m, n, k := s[0], s[1], s[2]
+			for _, pad := range []int{0, 3} {
+				t.Run(fmt.Sprintf("m%d_n%d_k%d_pad%d", m, n, k, pad), func(t *testing.T) {
+					lda, ldb, ldc := k+pad, n+pad, n+pad
+					a := randSlice(r, m*lda)
+					b := randSlice(r, k*ldb)
+					c := randSlice(r, m*ldc+2)
+					c[len(c)-1], c[len(c)-2] = guard, guard
+					want := append([]float32(nil), c...)
+					Gemm(m, n, k, a, lda, b, ldb, c, ldc)
+					GemmScalar(m, n, k, a, lda, b, ldb, want, ldc)
+					var worst float64
+					for i := range c {
+						if i%ldc >= n && i < m*ldc && c[i] != want[i] {
+							t.Fatalf("wrote padding at %d", i)
+						}
+						worst = max(worst, math.Abs(float64(c[i]-want[i])))
+					}
+					if c[len(c)-1] != guard || c[len(c)-2] != guard {
+						t.Fatal("wrote past the end of C")
+					}
+					if tol := 1e-5 * math.Sqrt(float64(k)) * 4; worst > tol {
+						t.Fatalf("largest difference %g > %g", worst, tol)
+					}
+				})
+			}
+		}
+	})
+}
+
+// TestGemmNarrow checks every width below 48, where the AVX-512 path runs its masked
+// 16-column tails (attention's Q·Kᵀ over a short sequence is one), against the scalar
+// specification, with guards around C and inputs checked unchanged.
+func TestGemmNarrow(t *testing.T) {
+	forEachFloatPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(15, 16))
+		for n := 1; n < 48; n++ {
+			for _, mk := range [][2]int{{1, 7}, {4, 32}, {5, 1}, {16, 32}, {18, 65}} {
+				m, k := mk[0], mk[1]
+				lda, ldb, ldc := k+1, n+2, n+3
+				a, b := randSlice(r, m*lda), randSlice(r, k*ldb)
+				a0, b0 := slices.Clone(a), slices.Clone(b)
 				c := randSlice(r, m*ldc+2)
-				c[len(c)-1], c[len(c)-2] = guard, guard
-				want := append([]float32(nil), c...)
+				for i := range c {
+					if i%ldc >= n || i >= m*ldc {
+						c[i] = guard
+					}
+				}
+				want := slices.Clone(c)
 				Gemm(m, n, k, a, lda, b, ldb, c, ldc)
 				GemmScalar(m, n, k, a, lda, b, ldb, want, ldc)
-				var worst float64
 				for i := range c {
-					if i%ldc >= n && i < m*ldc && c[i] != want[i] {
-						t.Fatalf("wrote padding at %d", i)
+					if i%ldc >= n || i >= m*ldc {
+						if c[i] != guard {
+							t.Fatalf("m=%d n=%d k=%d: wrote the guard at %d", m, n, k, i)
+						}
+					} else if d := math.Abs(float64(c[i] - want[i])); d > 1e-5*math.Sqrt(float64(k))*4 {
+						t.Fatalf("m=%d n=%d k=%d: c[%d] = %g, want %g", m, n, k, i, c[i], want[i])
 					}
-					worst = max(worst, math.Abs(float64(c[i]-want[i])))
 				}
-				if c[len(c)-1] != guard || c[len(c)-2] != guard {
-					t.Fatal("wrote past the end of C")
+				if !slices.Equal(a, a0) || !slices.Equal(b, b0) {
+					t.Fatalf("m=%d n=%d k=%d: Gemm changed A or B", m, n, k)
 				}
-				if tol := 1e-5 * math.Sqrt(float64(k)) * 4; worst > tol {
-					t.Fatalf("largest difference %g > %g", worst, tol)
-				}
-			})
+			}
 		}
-	}
+	})
+}
+
+// TestGemmTN checks GemmTN against Gemm on the explicit transpose, bit for bit (the
+// same tiles sum each element in the same order), and against its scalar
+// specification, for shapes with tails in every direction; guards and inputs as in
+// TestGemmNarrow.
+func TestGemmTN(t *testing.T) {
+	forEachFloatPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(19, 20))
+		shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {4, 16, 8}, {4, 32, 8}, {5, 33, 17}, {16, 16, 32},
+			{64, 64, 64}, {67, 48, 31}, {130, 100, 384}, {7, 384, 300}, {33, 17, 2}}
+		for n := 1; n < 40; n += 3 {
+			shapes = append(shapes, [3]int{6, n, 9})
+		}
+		for _, sh := range shapes {
+			m, n, k := sh[0], sh[1], sh[2]
+			lda, ldb, ldc := m+2, n+1, n+3
+			a, b := randSlice(r, k*lda), randSlice(r, k*ldb)
+			at := make([]float32, m*k) // Aᵀ as Gemm takes it, (m,k)
+			for p := range k {
+				for i := range m {
+					at[i*k+p] = a[p*lda+i]
+				}
+			}
+			a0, b0 := slices.Clone(a), slices.Clone(b)
+			c := randSlice(r, m*ldc+2)
+			c[len(c)-1], c[len(c)-2] = guard, guard
+			viaGemm, spec := slices.Clone(c), slices.Clone(c)
+			GemmTN(m, n, k, a, lda, b, ldb, c, ldc)
+			Gemm(m, n, k, at, k, b, ldb, viaGemm, ldc)
+			GemmTNScalar(m, n, k, a, lda, b, ldb, spec, ldc)
+			if !slices.Equal(c, viaGemm) {
+				t.Fatalf("m=%d n=%d k=%d: GemmTN differs from Gemm on the transpose", m, n, k)
+			}
+			for i := range c {
+				if d := math.Abs(float64(c[i] - spec[i])); d > 1e-5*math.Sqrt(float64(k))*4 {
+					t.Fatalf("m=%d n=%d k=%d: c[%d] = %g, want %g", m, n, k, i, c[i], spec[i])
+				}
+			}
+			if c[len(c)-1] != guard || c[len(c)-2] != guard {
+				t.Fatalf("m=%d n=%d k=%d: wrote past the end of C", m, n, k)
+			}
+			if !slices.Equal(a, a0) || !slices.Equal(b, b0) {
+				t.Fatalf("m=%d n=%d k=%d: GemmTN changed A or B", m, n, k)
+			}
+		}
+	})
 }
 
 func TestMisusePanics(t *testing.T) {
