@@ -68,7 +68,6 @@ func (a *attention) backward(dqkv, dctx, qkv []float32, offs []int, threads int)
 	parallelFor(jobs, threads, 1, func(lo, hi int) {
 		p := make([]float32, longest*longest)
 		dp := make([]float32, longest*longest)
-		tr := make([]float32, longest*longest)
 		colsT := make([]float32, d*longest)
 		for job := lo; job < hi; job++ {
 			s, head := job/a.heads, job%a.heads
@@ -77,10 +76,9 @@ func (a *attention) backward(dqkv, dctx, qkv []float32, offs []int, threads int)
 			dq, dk, dv := dqkv[r0*ld+col:], dqkv[r0*ld+h+col:], dqkv[r0*ld+2*h+col:]
 			do := dctx[r0*h+col:]
 			a.probs(p, colsT, qkv, r0, n, col, h)
-			pn, dpn, trn := p[:n*n], dp[:n*n], tr[:n*n]
+			pn, dpn := p[:n*n], dp[:n*n]
 
-			transposeCols(trn, pn, n, n, n)
-			kernel.Gemm(n, d, n, trn, n, do, h, dv, ld)
+			kernel.GemmTN(n, d, n, pn, n, do, h, dv, ld) // dV = Pᵀ·dO
 
 			transposeCols(colsT, v, n, d, ld)
 			clear(dpn)
@@ -93,16 +91,25 @@ func (a *attention) backward(dqkv, dctx, qkv []float32, offs []int, threads int)
 				}
 			}
 			kernel.Gemm(n, d, n, dpn, n, k, ld, dq, ld)
-			transposeCols(trn, dpn, n, n, n)
-			kernel.Gemm(n, d, n, trn, n, q, ld, dk, ld)
+			kernel.GemmTN(n, d, n, dpn, n, q, ld, dk, ld) // dK = dSᵀ·Q
 		}
 	})
 }
 
 // transposeCols writes the (rows,cols) matrix a, whose rows are ld apart, into t as
-// (cols,rows).
+// (cols,rows). Four rows go at a time, so that each write fills four neighbouring
+// floats of t rather than one float per cache line.
 func transposeCols(t, a []float32, rows, cols, ld int) {
-	for r := range rows {
+	r := 0
+	for ; r+4 <= rows; r += 4 {
+		a0, a1 := a[r*ld:r*ld+cols], a[(r+1)*ld:(r+1)*ld+cols]
+		a2, a3 := a[(r+2)*ld:(r+2)*ld+cols], a[(r+3)*ld:(r+3)*ld+cols]
+		for c := range a0 {
+			o := t[c*rows+r : c*rows+r+4 : c*rows+r+4]
+			o[0], o[1], o[2], o[3] = a0[c], a1[c], a2[c], a3[c]
+		}
+	}
+	for ; r < rows; r++ {
 		for c, v := range a[r*ld : r*ld+cols] {
 			t[c*rows+r] = v
 		}

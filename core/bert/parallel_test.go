@@ -52,3 +52,30 @@ func TestParallelFor(t *testing.T) {
 		t.Fatalf("nested calls visited %d indices, want 100", total.Load())
 	}
 }
+
+// TestTransposeCols checks the transpose attention takes of K, for row counts with and
+// without a remainder of four.
+func TestTransposeCols(t *testing.T) {
+	for _, rows := range []int{0, 1, 3, 4, 5, 16, 18} {
+		for _, cols := range []int{1, 7, 32} {
+			ld := cols + 3
+			a := make([]float32, rows*ld)
+			for i := range a {
+				a[i] = float32(i)
+			}
+			got := make([]float32, rows*cols+1)
+			got[rows*cols] = -1
+			transposeCols(got, a, rows, cols, ld)
+			for r := range rows {
+				for c := range cols {
+					if got[c*rows+r] != a[r*ld+c] {
+						t.Fatalf("rows=%d cols=%d: t[%d][%d] = %g, want %g", rows, cols, c, r, got[c*rows+r], a[r*ld+c])
+					}
+				}
+			}
+			if got[rows*cols] != -1 {
+				t.Fatalf("rows=%d cols=%d: wrote past the transpose", rows, cols)
+			}
+		}
+	}
+}
