@@ -9,12 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/sbmoe/sbmoe/core/beir"
 	"github.com/sbmoe/sbmoe/core/index"
 	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/moe"
@@ -23,6 +21,7 @@ import (
 	"github.com/sbmoe/sbmoe/tools/internal/cli"
 	"github.com/sbmoe/sbmoe/tools/internal/evaluate"
 	"github.com/sbmoe/sbmoe/tools/internal/finetune"
+	"github.com/sbmoe/sbmoe/tools/internal/research"
 )
 
 // experimentSets are the collections the experiment reads from --data, in report
@@ -38,17 +37,8 @@ var experimentRouters = []string{finetune.RouterNone, finetune.RouterPaper, fine
 // experimentMixes are the inference modes every trained block is scored with.
 var experimentMixes = []moe.Mix{moe.MixTop1, moe.MixAll}
 
-// randomizationRounds is the number of sign patterns the paired tests draw.
-const randomizationRounds = 100000
-
 // mainExperts is the expert count of the main comparisons (the paper's default).
 const mainExperts = 6
-
-// The measures every run is scored with.
-const (
-	ndcgMeasure   = "ndcg@10"
-	recallMeasure = "recall@100"
-)
 
 // headConfig is how every head-only run trains: the SB-MoE recipe for the head (batch 64,
 // learning rate 1e-4, τ = 0.05, 5% of the training queries held out, the last epoch
@@ -118,7 +108,7 @@ func (x *experiment) run() error {
 	}
 	var heads []*trainedRun
 	for _, s := range sets {
-		for _, experts := range x.expertsOf(s.name) {
+		for _, experts := range x.expertsOf(s.Name) {
 			for _, router := range experimentRouters[1:] {
 				for _, seed := range x.seeds {
 					r, err := x.trainHead(ctx, s, router, experts, seed)
@@ -146,23 +136,13 @@ func (x *experiment) expertsOf(set string) []int {
 	return []int{mainExperts}
 }
 
-// retriever returns the zero-shot retriever: the base model's encoder (without its
-// Normalize module with --no-normalize) and no head, lower-casing texts as the authors
-// do, with documents cut at finetune's 256 tokens and queries at the model's length.
+// retriever returns the zero-shot retriever (research.OpenZeroShot, without the model's
+// Normalize module with --no-normalize), opened when first needed.
 func (x *experiment) retriever() (*retriever.Retriever, error) {
 	if x.base != nil {
 		return x.base, nil
 	}
-	opts := retriever.Options{Threads: x.threads, MaxDocTokens: finetune.Defaults().MaxDocLen}
-	opened, err := cli.OpenModel(x.model, opts)
-	if err != nil {
-		return nil, err
-	}
-	enc := opened.Encoder()
-	if x.raw {
-		enc.Config.Normalize = false
-	}
-	r, err := retriever.New(enc, nil, retriever.NewManifest(false, true, ""), opts)
+	r, err := research.OpenZeroShot(x.model, x.threads, x.raw)
 	if err != nil {
 		return nil, err
 	}
@@ -183,221 +163,43 @@ func (x *experiment) withHead(block *moe.Block) (*retriever.Retriever, error) {
 // expSet is one collection: its test judgements, the zero-shot encoder's vectors of
 // its corpus and judged queries, and the training data of its heads.
 type expSet struct {
-	name       string
-	dir        string
-	supervised bool          // trained from qrels/train.tsv, else from crops of the corpus
-	test       *beir.Dataset // the test split, for the full fine-tuning runs' evaluation
-	unseen     []string      // SciFact: test queries none of whose relevant documents a train query has
-	corpus     *index.Index
-	queries    *index.Index
+	*research.Collection
 	vectors    *evaluate.Vectors // corpus and queries, as evaluate scores them
-	pairs      *finetune.Pairs   // the training texts
-	data       *headtrain.Data   // their vectors, on which every head trains
-	zeroShot   scores
+	data       *headtrain.Data   // the training pairs' vectors, on which every head trains
+	zeroShot   research.Scores
 	encodeSecs float64 // encoding everything once (from the cache's record)
 }
 
 // prepare loads a collection and its cached vectors, encoding what the cache lacks.
 func (x *experiment) prepare(ctx context.Context, name string) (*expSet, error) {
-	dir := filepath.Join(x.data, name)
-	ds, err := beir.Load(dir, "test")
+	c, err := research.Load(x.data, name)
 	if err != nil {
 		return nil, err
-	}
-	s := &expSet{name: name, dir: dir, test: ds}
-	splits, err := beir.Splits(dir)
-	if err != nil {
-		return nil, err
-	}
-	if s.supervised = slices.Contains(splits, "train"); s.supervised {
-		tr, err := beir.Load(dir, "train")
-		if err != nil {
-			return nil, err
-		}
-		if s.pairs, err = finetune.FromQrels(tr); err != nil {
-			return nil, err
-		}
-		s.unseen = unseenQueries(ds.Qrels, tr.Qrels)
-	} else if s.pairs, err = finetune.SelfSupervised(ds.Corpus, finetune.SelfCrops, experimentCropSeed); err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	r, err := x.retriever()
 	if err != nil {
 		return nil, err
 	}
-
-	// Every text as the encoder reads it: prepared by the retriever (lower-cased), a
-	// document as its title + " " + text, a crop as a document's text.
-	cache := filepath.Join(x.out, "cache", name+x.suffix())
-	docIDs, docTexts := make([]string, len(ds.Corpus)), make([]string, len(ds.Corpus))
-	for i, d := range ds.Corpus {
-		docIDs[i], docTexts[i] = d.ID, r.Text(retriever.Doc, "", d)
-	}
-	judged := ds.JudgedQueries()
-	qIDs, qTexts := make([]string, len(judged)), make([]string, len(judged))
-	for i, q := range judged {
-		qIDs[i], qTexts[i] = q.ID, r.Text(retriever.Query, q.Text, retriever.Document{})
-	}
-	exIDs, exTexts := make([]string, len(s.pairs.Examples)), make([]string, len(s.pairs.Examples))
-	for i, ex := range s.pairs.Examples {
-		exIDs[i], exTexts[i] = ex.ID, r.Text(retriever.Query, ex.Query, retriever.Document{})
-	}
-	var secs float64
-	cached := func(file string, ids, texts []string, side retriever.Side) (*index.Index, error) {
-		ix, took, err := x.cachedVectors(ctx, r, filepath.Join(cache, file), name, ids, texts, side)
-		secs += took
-		return ix, err
-	}
-	if s.corpus, err = cached("corpus.idx", docIDs, docTexts, retriever.Doc); err != nil {
+	cache := &research.Cache{Dir: filepath.Join(x.out, "cache", name+x.suffix()), Set: name, Model: x.model, Retriever: r,
+		Progress: x.stderr, Quiet: x.quiet}
+	if err := c.Encode(ctx, cache); err != nil {
 		return nil, err
 	}
-	if s.queries, err = cached("queries.idx", qIDs, qTexts, retriever.Query); err != nil {
-		return nil, err
+	s := &expSet{Collection: c, data: &headtrain.Data{Examples: make([]headtrain.Example, len(c.Pairs.Examples))}}
+	for i, ex := range c.Pairs.Examples {
+		s.data.Examples[i] = headtrain.Example{ID: ex.ID, Query: c.TrainQueries.Vector(i), Positives: ex.Positives}
 	}
-	train, err := cached("train-queries.idx", exIDs, exTexts, retriever.Query)
-	if err != nil {
-		return nil, err
-	}
-	s.data = &headtrain.Data{Examples: make([]headtrain.Example, len(s.pairs.Examples))}
-	for i, ex := range s.pairs.Examples {
-		s.data.Examples[i] = headtrain.Example{ID: ex.ID, Query: train.Vector(i), Positives: ex.Positives}
-	}
-	if s.supervised {
-		s.data.Docs = rows(s.corpus) // FromQrels's documents are the corpus, in order
+	if s.Supervised {
+		s.data.Docs = research.Rows(s.Corpus) // FromQrels's documents are the corpus, in order
 	} else {
-		cropTexts := make([]string, len(s.pairs.Docs))
-		for i, d := range s.pairs.Docs {
-			cropTexts[i] = r.Text(retriever.Doc, "", retriever.Document{Text: d})
-		}
-		docs, err := cached("train-docs.idx", exIDs, cropTexts, retriever.Doc)
-		if err != nil {
-			return nil, err
-		}
-		s.data.Docs = rows(docs) // each crop pair's second crop, one per example
+		s.data.Docs = research.Rows(s.TrainDocs) // each crop pair's second crop, one per example
 	}
-	if s.encodeSecs, err = x.encodeTime(cache, secs); err != nil {
+	if s.encodeSecs, err = cache.EncodeSeconds(); err != nil {
 		return nil, err
 	}
-	s.vectors = vectorsOf(s.corpus, s.queries)
-	s.zeroShot, err = score(r, s.vectors, ds.Qrels, dir)
+	s.vectors = research.VectorsOf(s.Corpus, s.Queries)
+	s.zeroShot, err = research.Score(r, s.vectors, s.Test.Qrels, s.Dir)
 	return s, err
-}
-
-// experimentCropSeed draws the classic collections' crop pairs, the same for every
-// training seed.
-const experimentCropSeed = 42
-
-// cachedVectors reads path, or encodes texts with r before its head (documents at
-// finetune's 256-token cap, queries at the model's length) and writes them there, with
-// r's fingerprint and the model folder as their origin. It returns the seconds spent
-// encoding, 0 when the cache had them. As before the cache recorded an origin, a cached
-// file is taken for the model's if it holds as many vectors, under the same first id: the
-// fingerprint's definition may change while the vectors stay the same.
-func (x *experiment) cachedVectors(ctx context.Context, r *retriever.Retriever, path, set string, ids, texts []string, side retriever.Side) (*index.Index, float64, error) {
-	if ix, err := index.ReadFile(path); err == nil {
-		switch {
-		case ix.Kind() != index.Float32 || ix.Dim() != r.Dim():
-			return nil, 0, fmt.Errorf("%s holds %s vectors of %d dimensions, not the model's float32 ones of %d: delete it to encode again", path, ix.Kind(), ix.Dim(), r.Dim())
-		case ix.Len() != len(ids) || (ix.Len() > 0 && ix.ID(0) != ids[0]):
-			return nil, 0, fmt.Errorf("%s holds %d vectors, not the %d of %s: delete it to encode again", path, ix.Len(), len(ids), set)
-		}
-		return ix, 0, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, 0, fmt.Errorf("%w (delete it to encode again)", err)
-	}
-	start := time.Now()
-	what := "encode " + set + " " + strings.TrimSuffix(filepath.Base(path), ".idx")
-	vecs, err := r.Pooled(ctx, side, texts, cli.NewProgress(x.stderr, len(texts), what, x.quiet))
-	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", path, err)
-	}
-	origin := index.Origin{Fingerprint: r.Fingerprint()}
-	if len(x.model) <= maxOriginModel {
-		origin.Model = x.model
-	}
-	ix, err := vectorIndex(r.Dim(), ids, vecs, origin)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", path, err)
-	}
-	took := time.Since(start).Seconds()
-	return ix, took, writeIndex(path, ix)
-}
-
-// maxOriginModel is the longest model name an index file records (index.Origin).
-const maxOriginModel = 4096
-
-// encodeTime records in cache/encode.json the seconds the cache took to fill, adding
-// this call's, and returns the total.
-func (x *experiment) encodeTime(cache string, secs float64) (float64, error) {
-	path := filepath.Join(cache, "encode.json")
-	var rec struct {
-		Seconds float64 `json:"seconds"`
-	}
-	if raw, err := os.ReadFile(path); err == nil {
-		if err := json.Unmarshal(raw, &rec); err != nil {
-			return 0, fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	if secs == 0 {
-		return rec.Seconds, nil
-	}
-	rec.Seconds += secs
-	return rec.Seconds, atomicfile.WriteJSON(path, rec)
-}
-
-// unseenQueries returns the test queries none of whose relevant documents is relevant
-// to a training query, sorted.
-func unseenQueries(test, train beir.Qrels) []string {
-	seen := map[string]bool{}
-	for _, docs := range train {
-		for d, rel := range docs {
-			if rel >= 1 {
-				seen[d] = true
-			}
-		}
-	}
-	var out []string
-	for q, docs := range test {
-		overlap, relevant := false, false
-		for d, rel := range docs {
-			if rel >= 1 {
-				relevant = true
-				overlap = overlap || seen[d]
-			}
-		}
-		if relevant && !overlap {
-			out = append(out, q)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// scores are one retriever's per-query NDCG@10 and Recall@100 on a collection's judged
-// test queries, and how its head routed the corpus and the queries.
-type scores struct {
-	NDCG      map[string]float64 `json:"ndcg@10"`
-	Recall    map[string]float64 `json:"recall@100"`
-	DocLoad   []int              `json:"expert_load_documents,omitempty"`
-	QueryLoad []int              `json:"expert_load_queries,omitempty"`
-	Seconds   float64            `json:"seconds"` // head, search and scoring
-}
-
-// score scores r (its head, if any, applied to copies of v) on pre-head vectors of a
-// collection's corpus and judged queries; dir names the collection in errors.
-func score(r *retriever.Retriever, v *evaluate.Vectors, qrels beir.Qrels, dir string) (scores, error) {
-	start := time.Now()
-	res, err := evaluate.Score(r, v, qrels, evaluate.Options{Measures: []string{ndcgMeasure, recallMeasure}})
-	if err != nil {
-		return scores{}, fmt.Errorf("%s: %w", dir, err)
-	}
-	sc := scores{NDCG: make(map[string]float64, len(res.PerQuery)), Recall: make(map[string]float64, len(res.PerQuery)),
-		DocLoad: res.DocLoad, QueryLoad: res.QueryLoad}
-	for q, m := range res.PerQuery {
-		sc.NDCG[q], sc.Recall[q] = m[ndcgMeasure], m[recallMeasure]
-	}
-	sc.Seconds = time.Since(start).Seconds()
-	return sc, nil
 }
 
 // trainedRun is one training run and its scores under each inference mix ("none"
@@ -413,7 +215,7 @@ type trainedRun struct {
 	History      []headtrain.EpochStats `json:"history"`
 	// Mixes holds the scores under each inference mix; its JSON name is the one results
 	// of earlier versions were written with.
-	Mixes map[string]scores `json:"pools"`
+	Mixes map[string]research.Scores `json:"pools"`
 	// Rerouted is the share of the corpus whose most probable expert differs from the
 	// one the same block had before training (same seed), on the same vectors: how far
 	// training moved the router.
@@ -462,16 +264,16 @@ func saveHead(dir string, block *moe.Block) error {
 }
 
 // scoreBlock scores a trained block (nil for none) with every mix, on pre-head vectors.
-func (x *experiment) scoreBlock(s *expSet, block *moe.Block, v *evaluate.Vectors) (map[string]scores, error) {
+func (x *experiment) scoreBlock(s *expSet, block *moe.Block, v *evaluate.Vectors) (map[string]research.Scores, error) {
 	if block == nil {
 		r, err := x.retriever()
 		if err != nil {
 			return nil, err
 		}
-		sc, err := score(r, v, s.test.Qrels, s.dir)
-		return map[string]scores{finetune.RouterNone: sc}, err
+		sc, err := research.Score(r, v, s.Test.Qrels, s.Dir)
+		return map[string]research.Scores{finetune.RouterNone: sc}, err
 	}
-	mixes := map[string]scores{}
+	mixes := map[string]research.Scores{}
 	for _, m := range experimentMixes {
 		if err := block.SetMix(m); err != nil {
 			return nil, err
@@ -480,7 +282,7 @@ func (x *experiment) scoreBlock(s *expSet, block *moe.Block, v *evaluate.Vectors
 		if err != nil {
 			return nil, err
 		}
-		sc, err := score(r, v, s.test.Qrels, s.dir)
+		sc, err := research.Score(r, v, s.Test.Qrels, s.Dir)
 		if err != nil {
 			return nil, err
 		}
@@ -492,12 +294,12 @@ func (x *experiment) scoreBlock(s *expSet, block *moe.Block, v *evaluate.Vectors
 // trainHead trains one head on s's cached vectors (or reads its finished result). The
 // run's folder keeps the trained head (head.safetensors) and result.json.
 func (x *experiment) trainHead(ctx context.Context, s *expSet, router string, experts int, seed uint64) (*trainedRun, error) {
-	dir := filepath.Join(x.out, s.name, fmt.Sprintf("head-%depochs%s", x.headEpochs, x.suffix()), fmt.Sprintf("%s-e%d-seed%d", router, experts, seed))
+	dir := filepath.Join(x.out, s.Name, fmt.Sprintf("head-%depochs%s", x.headEpochs, x.suffix()), fmt.Sprintf("%s-e%d-seed%d", router, experts, seed))
 	if r, err := readResult(dir); r != nil || err != nil {
 		if err == nil {
 			var head *moe.Block
 			if head, err = loadRunHead(dir); err == nil {
-				r.Rerouted, err = x.rerouted(head, s.corpus, seed)
+				r.Rerouted, err = x.rerouted(head, s.Corpus, seed)
 			}
 		}
 		return r, err
@@ -508,9 +310,9 @@ func (x *experiment) trainHead(ctx context.Context, s *expSet, router string, ex
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(x.stderr, "head %s: %s, %d experts, seed %d, %d epochs on %d pairs\n", s.name, router, experts, seed, x.headEpochs, len(s.pairs.Examples))
+	fmt.Fprintf(x.stderr, "head %s: %s, %d experts, seed %d, %d epochs on %d pairs\n", s.Name, router, experts, seed, x.headEpochs, len(s.Pairs.Examples))
 	start := time.Now()
-	block, err := moe.New(headBlockConfig(s.corpus.Dim(), experts, router), seed)
+	block, err := moe.New(headBlockConfig(s.Corpus.Dim(), experts, router), seed)
 	if err != nil {
 		return nil, err
 	}
@@ -518,12 +320,12 @@ func (x *experiment) trainHead(ctx context.Context, s *expSet, router string, ex
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	r := &trainedRun{Set: s.name, Mode: "head", Router: router, Experts: experts, Seed: seed, Epochs: x.headEpochs,
+	r := &trainedRun{Set: s.Name, Mode: "head", Router: router, Experts: experts, Seed: seed, Epochs: x.headEpochs,
 		TrainSeconds: time.Since(start).Seconds(), History: res.History}
 	if err := saveHead(dir, res.Head); err != nil {
 		return nil, err
 	}
-	if r.Rerouted, err = x.rerouted(res.Head, s.corpus, seed); err != nil {
+	if r.Rerouted, err = x.rerouted(res.Head, s.Corpus, seed); err != nil {
 		return nil, err
 	}
 	if r.Mixes, err = x.scoreBlock(s, res.Head, s.vectors); err != nil {
@@ -576,7 +378,7 @@ func (x *experiment) fullRuns(ctx context.Context, s *expSet) ([]*trainedRun, er
 	var out []*trainedRun
 	for _, seed := range x.seeds {
 		for _, router := range experimentRouters {
-			dir := filepath.Join(x.out, s.name, fmt.Sprintf("full-%depochs", x.fullEpochs), fmt.Sprintf("%s-seed%d", router, seed))
+			dir := filepath.Join(x.out, s.Name, fmt.Sprintf("full-%depochs", x.fullEpochs), fmt.Sprintf("%s-seed%d", router, seed))
 			r, err := readResult(dir)
 			if err != nil {
 				return nil, err
@@ -648,7 +450,7 @@ func (x *experiment) fullRun(ctx context.Context, s *expSet, dir, router string,
 	if err != nil {
 		return nil, err
 	}
-	r := &trainedRun{Set: s.name, Mode: "full", Router: router, Experts: mainExperts, Seed: seed,
+	r := &trainedRun{Set: s.Name, Mode: "full", Router: router, Experts: mainExperts, Seed: seed,
 		Epochs: len(summary.History), TrainSeconds: took.TrainSeconds, History: summary.History}
 	var block *moe.Block
 	if router == finetune.RouterNone {
@@ -661,7 +463,7 @@ func (x *experiment) fullRun(ctx context.Context, s *expSet, dir, router string,
 			return nil, err
 		}
 	}
-	if r.Mixes, err = x.scoreBlock(s, block, vectorsOf(corpus, queries)); err != nil {
+	if r.Mixes, err = x.scoreBlock(s, block, research.VectorsOf(corpus, queries)); err != nil {
 		return nil, err
 	}
 	return r, atomicfile.WriteJSON(filepath.Join(dir, resultFile), r)
@@ -693,17 +495,17 @@ func (x *experiment) fineTune(ctx context.Context, s *expSet, dir, router string
 		verb = "resuming"
 	}
 	fmt.Fprintf(x.stderr, "full fine-tuning %s: %s %s router, %d experts, seed %d, %d epoch(s), into %s\n",
-		s.name, verb, router, cfg.Experts, seed, cfg.Epochs, dir)
+		s.Name, verb, router, cfg.Experts, seed, cfg.Epochs, dir)
 	bar := newTrainProgress(x.stderr, x.quiet)
 	cfg.Progress = bar.update
 	start := time.Now()
-	res, err := finetune.Train(cfg, s.pairs)
+	res, err := finetune.Train(cfg, s.Pairs)
 	bar.finish()
 	if err != nil {
 		return fmt.Errorf("full fine-tuning %s: %w", dir, err)
 	}
 	took := time.Since(start).Seconds()
-	v, err := evaluate.Pooled(ctx, res.Retriever, s.test, cli.NewProgress(x.stderr, len(s.test.Corpus), "evaluate "+s.name+" "+filepath.Base(dir), x.quiet))
+	v, err := evaluate.Pooled(ctx, res.Retriever, s.Test, cli.NewProgress(x.stderr, len(s.Test.Corpus), "evaluate "+s.Name+" "+filepath.Base(dir), x.quiet))
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
@@ -717,11 +519,11 @@ func (x *experiment) fineTune(ctx context.Context, s *expSet, dir, router string
 		vecs [][]float32
 	}{{"corpus.idx", v.DocIDs, v.Docs}, {"queries.idx", v.QueryIDs, v.Queries}} {
 		path := filepath.Join(vecDir, f.name)
-		ix, err := vectorIndex(res.Retriever.Dim(), f.ids, f.vecs, index.Origin{})
+		ix, err := research.VectorIndex(res.Retriever.Dim(), f.ids, f.vecs, index.Origin{})
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		if err := writeIndex(path, ix); err != nil {
+		if err := research.WriteIndex(path, ix); err != nil {
 			return err
 		}
 	}
@@ -770,64 +572,11 @@ func (p *trainProgress) finish() {
 	}
 }
 
-// rows returns an index's vectors (views of its storage).
-func rows(ix *index.Index) [][]float32 {
-	vs := make([][]float32, ix.Len())
-	for i := range vs {
-		vs[i] = ix.Vector(i)
-	}
-	return vs
-}
-
 // clonedRows returns copies of an index's vectors.
 func clonedRows(ix *index.Index) [][]float32 {
-	vs := rows(ix)
+	vs := research.Rows(ix)
 	for i, v := range vs {
 		vs[i] = slices.Clone(v)
 	}
 	return vs
-}
-
-// ids returns an index's ids in order.
-func ids(ix *index.Index) []string {
-	out := make([]string, ix.Len())
-	for i := range out {
-		out[i] = ix.ID(i)
-	}
-	return out
-}
-
-// vectorsOf returns pre-head vectors of a corpus and of queries, as evaluate scores them
-// (views of the indexes' storage: evaluate.Score passes copies through the head).
-func vectorsOf(corpus, queries *index.Index) *evaluate.Vectors {
-	return &evaluate.Vectors{DocIDs: ids(corpus), QueryIDs: ids(queries), Docs: rows(corpus), Queries: rows(queries)}
-}
-
-// vectorIndex puts vecs under ids into a float32 index that records origin.
-func vectorIndex(dim int, ids []string, vecs [][]float32, origin index.Origin) (*index.Index, error) {
-	if len(ids) != len(vecs) {
-		return nil, fmt.Errorf("%d ids, %d vectors", len(ids), len(vecs))
-	}
-	ix := index.New(dim, index.Float32)
-	ix.SetOrigin(origin)
-	for i, id := range ids {
-		if err := ix.Add(id, vecs[i]); err != nil {
-			return nil, fmt.Errorf("vector %d (%s): %w", i+1, id, err)
-		}
-	}
-	return ix, nil
-}
-
-// writeIndex writes ix to path in the index file format, atomically, making its folder.
-func writeIndex(path string, ix *index.Index) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	if err := atomicfile.Write(path, func(w io.Writer) error {
-		_, err := ix.WriteTo(w)
-		return err
-	}); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -6,70 +6,35 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
-	"github.com/sbmoe/sbmoe/core/beir"
 	"github.com/sbmoe/sbmoe/core/index"
 	"github.com/sbmoe/sbmoe/moe"
 	"github.com/sbmoe/sbmoe/moe/headtrain"
+	"github.com/sbmoe/sbmoe/tools/internal/research"
+	"github.com/sbmoe/sbmoe/tools/internal/research/researchtest"
 )
-
-// tinyModel is a random 2-layer BERT with its tokenizer, small enough for these tests.
-var tinyModel = filepath.Join("..", "..", "testdata", "embeddings", "tiny")
 
 // runCLI runs the command line in-process and returns exit code, stdout and stderr.
 func runCLI(args ...string) (int, string, string) {
-	var stdout, stderr bytes.Buffer
-	code := run(args, &stdout, &stderr)
-	return code, stdout.String(), stderr.String()
+	return researchtest.RunCLI(run, args...)
 }
 
-// writeToyDataset writes a BEIR dataset of 24 documents of four words from the tiny
-// model's vocabulary, one query per document (its title word), judged relevant in the
-// test split for odd documents and, with withTrain, in the train split for even ones.
-func writeToyDataset(t *testing.T, dir string, withTrain bool) {
-	t.Helper()
-	words := strings.Fields("with that from were this they which have first also their been when after there into " +
-		"time would what about said over then other more like")
-	var corpus, queries, trainQrels, testQrels strings.Builder
-	trainQrels.WriteString("query-id\tcorpus-id\tscore\n")
-	testQrels.WriteString("query-id\tcorpus-id\tscore\n")
-	for i := range 24 {
-		w := words[i]
-		fmt.Fprintf(&corpus, `{"_id":"d%d","title":"%s","text":"%s %s %s"}`+"\n", i, w, words[(i+5)%len(words)], w, words[(i+11)%len(words)])
-		fmt.Fprintf(&queries, `{"_id":"q%d","text":"%s"}`+"\n", i, w)
-		qrels := &trainQrels
-		if i%2 == 1 {
-			qrels = &testQrels
-		}
-		fmt.Fprintf(qrels, "q%d\td%d\t1\n", i, i)
-	}
-	files := map[string]string{"corpus.jsonl": corpus.String(), "queries.jsonl": queries.String(), "qrels/test.tsv": testQrels.String()}
-	if withTrain {
-		files["qrels/train.tsv"] = trainQrels.String()
-	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+// toy is the tests' BEIR collection: 24 documents of four words from the tiny model's
+// vocabulary, one query per document (its title word), judged relevant in the test split
+// for odd documents and in the train split for even ones.
+var toy = researchtest.Toy{Docs: 24, Words: 26, TestEvery: 2}
 
 // TestExperimentEndToEnd runs the whole experiment on toy collections with the tiny
 // model: a supervised "scifact" and a label-free "adi", two seeds, 3 and 6 experts.
 // A second run finds every result in place and trains nothing.
 func TestExperimentEndToEnd(t *testing.T) {
 	data := t.TempDir()
-	writeToyDataset(t, filepath.Join(data, "scifact"), true)
-	writeToyDataset(t, filepath.Join(data, "adi"), false)
+	toy.Write(t, filepath.Join(data, "scifact"), true)
+	toy.Write(t, filepath.Join(data, "adi"), false)
 	out, report := filepath.Join(t.TempDir(), "runs"), filepath.Join(t.TempDir(), "report")
-	args := []string{"--data", data, "--model", tinyModel, "--out", out, "--report", report,
+	args := []string{"--data", data, "--model", researchtest.TinyModel, "--out", out, "--report", report,
 		"--datasets", "scifact,adi", "--seeds", "1,2", "--experts", "3,6", "--sweep", "scifact",
 		"--full-epochs", "1", "--head-epochs", "2", "--threads", "1", "--quiet"}
 	code, stdout, stderr := runCLI(args...)
@@ -180,27 +145,13 @@ func TestExperimentUsage(t *testing.T) {
 	}
 }
 
-func TestUnseenQueries(t *testing.T) {
-	train := beir.Qrels{"t1": {"d1": 1, "d2": 0}, "t2": {"d3": 2}}
-	test := beir.Qrels{
-		"a": {"d1": 1},          // shares d1
-		"b": {"d2": 1, "d4": 1}, // d2 is only judged non-relevant in train
-		"c": {"d4": 1, "d3": 1}, // shares d3
-		"d": {"d5": 0},          // nothing relevant: left out
-		"e": {"d6": 1, "d1": 0}, // d1 non-relevant here
-	}
-	if got, want := unseenQueries(test, train), []string{"b", "e"}; !slices.Equal(got, want) {
-		t.Errorf("unseenQueries = %v, want %v", got, want)
-	}
-}
-
 // TestExperimentNoNormalize: --no-normalize keeps its runs and cache apart and skips
 // full fine-tuning.
 func TestExperimentNoNormalize(t *testing.T) {
 	data := t.TempDir()
-	writeToyDataset(t, filepath.Join(data, "scifact"), true)
+	toy.Write(t, filepath.Join(data, "scifact"), true)
 	out, report := filepath.Join(t.TempDir(), "runs"), filepath.Join(t.TempDir(), "report")
-	code, stdout, stderr := runCLI("--data", data, "--model", tinyModel, "--out", out, "--report", report,
+	code, stdout, stderr := runCLI("--data", data, "--model", researchtest.TinyModel, "--out", out, "--report", report,
 		"--datasets", "scifact", "--seeds", "1", "--experts", "6", "--head-epochs", "1", "--threads", "1", "--no-normalize", "--quiet")
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
@@ -245,7 +196,7 @@ func checkRunFolders(t *testing.T, out string) {
 		t.Error("the cache records no fingerprint")
 	}
 	// The toy train qrels judge document 2i relevant to query 2i.
-	data := &headtrain.Data{Docs: rows(corpus)}
+	data := &headtrain.Data{Docs: research.Rows(corpus)}
 	for i := range train.Len() {
 		var d int
 		if _, err := fmt.Sscanf(train.ID(i), "q%d", &d); err != nil {

@@ -3,28 +3,19 @@ package main
 import (
 	"fmt"
 	"image/color"
-	"io"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
-	"github.com/sbmoe/sbmoe/tools/internal/atomicfile"
 	"github.com/sbmoe/sbmoe/tools/internal/finetune"
+	"github.com/sbmoe/sbmoe/tools/internal/research"
 )
 
 // routerColors tell the routers apart in the plot.
 var routerColors = map[string]color.Color{
 	finetune.RouterPaper:   color.RGBA{R: 0xd6, G: 0x60, B: 0x1e, A: 0xff},
 	finetune.RouterLearned: color.RGBA{R: 0x1f, G: 0x6f, B: 0xb4, A: 0xff},
-}
-
-// errorPoints are points with vertical error bars.
-type errorPoints struct {
-	plotter.XYs
-	plotter.YErrors
 }
 
 // plotExperts draws two panels (head only, TOP-1 inference): SciFact's NDCG@10 against
@@ -48,7 +39,7 @@ func plotExperts(path string, r *expReport) error {
 		p.Add(plotter.NewGrid())
 	}
 	for k, router := range []string{finetune.RouterPaper, finetune.RouterLearned} {
-		var sweep, sets errorPoints
+		var sweep, sets research.ErrorPoints
 		for _, e := range r.Experts {
 			if c := r.find("scifact", "all", "head", router, e, "top1"); c != nil {
 				sweep.XYs = append(sweep.XYs, plotter.XY{X: float64(e), Y: c.NDCG})
@@ -74,7 +65,7 @@ func plotExperts(path string, r *expReport) error {
 		}
 	}
 	if z := r.find("scifact", "all", "zero-shot", finetune.RouterNone, 0, finetune.RouterNone); z != nil {
-		addLevel(left, "zero-shot", z.NDCG)
+		research.AddLevel(left, "zero-shot", z.NDCG)
 		left.Y.Min, left.Y.Max = min(left.Y.Min, z.NDCG-0.005), max(left.Y.Max, z.NDCG+0.005)
 	}
 	var ticks []plot.Tick
@@ -82,53 +73,24 @@ func plotExperts(path string, r *expReport) error {
 		ticks = append(ticks, plot.Tick{Value: float64(e), Label: fmt.Sprint(e)})
 	}
 	left.X.Tick.Marker = plot.ConstantTicks(ticks)
-	addLevel(right, "zero-shot", 0)
+	research.AddLevel(right, "zero-shot", 0)
 	right.X.Min, right.X.Max = -0.5, float64(len(names))-0.5
 	right.Y.Max = max(right.Y.Max, 0.01) // keep the zero line in view
 	left.X.Min, left.X.Max = left.X.Min-1, left.X.Max+1
 
-	const width, height = 26 * vg.Centimeter, 10 * vg.Centimeter
-	img := vgimg.New(width, height)
-	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Centimeter, PadTop: vg.Millimeter * 3, PadBottom: vg.Millimeter * 3,
-		PadLeft: vg.Millimeter * 3, PadRight: vg.Millimeter * 3}
-	canvases := plot.Align([][]*plot.Plot{{left, right}}, tiles, dc)
-	left.Draw(canvases[0][0])
-	right.Draw(canvases[0][1])
-	if err := atomicfile.Write(path, func(w io.Writer) error {
-		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
-		return err
-	}); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return research.WritePanels(path, []*plot.Plot{left, right}, 26*vg.Centimeter, 10*vg.Centimeter)
 }
 
 // addSeries draws points with error bars in one colour, joined by a line when joined.
-func addSeries(p *plot.Plot, name string, pts errorPoints, c color.Color, joined bool) error {
-	line, points, err := plotter.NewLinePoints(pts)
+func addSeries(p *plot.Plot, name string, pts research.ErrorPoints, c color.Color, joined bool) error {
+	line, points, bars, err := research.Series(pts, c)
 	if err != nil {
 		return err
 	}
-	bars, err := plotter.NewYErrorBars(pts)
-	if err != nil {
-		return err
-	}
-	line.Color, points.Color, bars.Color = c, c, c
-	points.Shape = draw.CircleGlyph{}
 	if joined {
 		p.Add(line)
 	}
 	p.Add(points, bars)
 	p.Legend.Add(name, points)
 	return nil
-}
-
-// addLevel draws a dashed horizontal line.
-func addLevel(p *plot.Plot, name string, y float64) {
-	f := plotter.NewFunction(func(float64) float64 { return y })
-	f.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	f.Color = color.Gray{Y: 0x60}
-	p.Add(f)
-	p.Legend.Add(name, f)
 }

@@ -3,18 +3,14 @@ package main
 import (
 	"fmt"
 	"io"
-	"maps"
-	"math"
 	"os"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/tools/internal/atomicfile"
 	"github.com/sbmoe/sbmoe/tools/internal/finetune"
+	"github.com/sbmoe/sbmoe/tools/internal/research"
 	"github.com/sbmoe/sbmoe/tools/internal/stats"
 )
 
@@ -84,58 +80,51 @@ type pairedTest struct {
 
 // summarise turns the runs into the report's summaries.
 func (x *experiment) summarise(sets []*expSet, full, heads []*trainedRun) *expReport {
-	rep := &expReport{Date: time.Now().UTC().Format("2006-01-02"), Model: x.model, Machine: machine(),
+	rep := &expReport{Date: time.Now().UTC().Format("2006-01-02"), Model: x.model, Machine: research.Machine(),
 		Seeds: x.seeds, Experts: x.experts, FullEpochs: x.fullEpochs, HeadEpochs: x.headEpochs, Normalized: !x.raw}
 	for _, s := range sets {
-		info := setInfo{Name: s.name, Training: "crops (label-free)", Pairs: len(s.pairs.Examples), Queries: len(s.zeroShot.NDCG),
-			Unseen: len(s.unseen), Docs: s.corpus.Len(), EncodeSeconds: s.encodeSecs}
-		if s.supervised {
+		info := setInfo{Name: s.Name, Training: "crops (label-free)", Pairs: len(s.Pairs.Examples), Queries: len(s.zeroShot.NDCG),
+			Unseen: len(s.Unseen), Docs: s.Corpus.Len(), EncodeSeconds: s.encodeSecs}
+		if s.Supervised {
 			info.Training = "train qrels"
 		}
 		rep.Sets = append(rep.Sets, info)
-		subsets := map[string][]string{"all": slices.Sorted(maps.Keys(s.zeroShot.NDCG))}
-		if len(s.unseen) > 0 {
-			subsets["unseen"] = s.unseen
-		}
-		for _, subset := range []string{"all", "unseen"} {
-			queries, ok := subsets[subset]
-			if !ok {
-				continue
-			}
-			zeroRuns := []*trainedRun{{Mixes: map[string]scores{finetune.RouterNone: s.zeroShot}}}
-			zero := summary(s.name, subset, "zero-shot", finetune.RouterNone, 0, finetune.RouterNone, zeroRuns, queries, nil, "")
+		for _, sub := range research.Subsets(s.zeroShot, s.Unseen) {
+			subset, queries := sub.Name, sub.Queries
+			zeroRuns := []*trainedRun{{Mixes: map[string]research.Scores{finetune.RouterNone: s.zeroShot}}}
+			zero := summary(s.Name, subset, "zero-shot", finetune.RouterNone, 0, finetune.RouterNone, zeroRuns, queries, nil, "")
 			// Full fine-tuning: against the fine-tuned baseline (the zero-shot row too).
 			var fullSet []*trainedRun
 			for _, r := range full {
-				if r.Set == s.name {
+				if r.Set == s.Name {
 					fullSet = append(fullSet, r)
 				}
 			}
 			if len(fullSet) > 0 {
-				base := summary(s.name, subset, "full", finetune.RouterNone, 0, finetune.RouterNone,
+				base := summary(s.Name, subset, "full", finetune.RouterNone, 0, finetune.RouterNone,
 					runsOf(fullSet, finetune.RouterNone, 0), queries, nil, "")
-				rep.Configs = append(rep.Configs, summary(s.name, subset, "zero-shot", finetune.RouterNone, 0,
+				rep.Configs = append(rep.Configs, summary(s.Name, subset, "zero-shot", finetune.RouterNone, 0,
 					finetune.RouterNone, zeroRuns, queries, &base, "fine-tuned baseline"))
 				rep.Configs = append(rep.Configs, base)
 				for _, router := range experimentRouters[1:] {
 					for _, mix := range experimentMixes {
-						rep.Configs = append(rep.Configs, summary(s.name, subset, "full", router, mainExperts, string(mix),
+						rep.Configs = append(rep.Configs, summary(s.Name, subset, "full", router, mainExperts, string(mix),
 							runsOf(fullSet, router, mainExperts), queries, &base, "fine-tuned baseline"))
 					}
 				}
 			}
 			// Head only: against the zero-shot encoder, the frozen model without a block.
 			rep.Configs = append(rep.Configs, zero)
-			for _, experts := range x.expertsOf(s.name) {
+			for _, experts := range x.expertsOf(s.Name) {
 				var setHeads []*trainedRun
 				for _, r := range heads {
-					if r.Set == s.name && r.Experts == experts {
+					if r.Set == s.Name && r.Experts == experts {
 						setHeads = append(setHeads, r)
 					}
 				}
 				for _, router := range experimentRouters[1:] {
 					for _, mix := range experimentMixes {
-						rep.Configs = append(rep.Configs, summary(s.name, subset, "head", router, experts, string(mix),
+						rep.Configs = append(rep.Configs, summary(s.Name, subset, "head", router, experts, string(mix),
 							runsOf(setHeads, router, experts), queries, &zero, "zero-shot"))
 					}
 				}
@@ -179,8 +168,8 @@ func summary(set, subset, mode, router string, experts int, mix string, runs []*
 		c.TrainSeconds += r.TrainSeconds / float64(len(runs))
 		c.Rerouted += r.Rerouted / float64(len(runs))
 		c.EvalSeconds += sc.Seconds / float64(len(runs))
-		c.DocLoad = addShares(c.DocLoad, sc.DocLoad, len(runs))
-		c.QueryLoad = addShares(c.QueryLoad, sc.QueryLoad, len(runs))
+		c.DocLoad = research.AddShares(c.DocLoad, sc.DocLoad, len(runs))
+		c.QueryLoad = research.AddShares(c.QueryLoad, sc.QueryLoad, len(runs))
 	}
 	c.NDCG, c.NDCGStd = stats.MeanStd(seedNDCG)
 	c.Recall, c.RecallStd = stats.MeanStd(seedRecall)
@@ -195,7 +184,7 @@ func compare(a, b *configSummary, baseName string) *pairedTest {
 	t := &pairedTest{Baseline: baseName, DeltaNDCG: a.NDCG - b.NDCG, DeltaRecall: a.Recall - b.Recall}
 	var err error
 	for i, p := range []*float64{&t.NDCGP, &t.RecallP} {
-		if *p, err = stats.PairedRandomization(a.perQuery[i], b.perQuery[i], randomizationRounds, 1); err != nil {
+		if *p, err = stats.PairedRandomization(a.perQuery[i], b.perQuery[i], research.RandomizationRounds, 1); err != nil {
 			return nil
 		}
 	}
@@ -205,38 +194,6 @@ func compare(a, b *configSummary, baseName string) *pairedTest {
 		}
 	}
 	return t
-}
-
-// addShares adds counts, as shares of their total divided by runs, to acc.
-func addShares(acc []float64, counts []int, runs int) []float64 {
-	if counts == nil {
-		return acc
-	}
-	if acc == nil {
-		acc = make([]float64, len(counts))
-	}
-	total := 0
-	for _, c := range counts {
-		total += c
-	}
-	for i, c := range counts {
-		acc[i] += float64(c) / float64(max(total, 1)) / float64(runs)
-	}
-	return acc
-}
-
-// machine describes the CPU the experiment ran on.
-func machine() string {
-	name := runtime.GOARCH
-	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(raw), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				name = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	return fmt.Sprintf("%s, %d cores, kernels %s", name, runtime.NumCPU(), retriever.Kernels())
 }
 
 // find returns the summary of one configuration, nil when absent.
@@ -290,47 +247,18 @@ func configLabel(c *configSummary) string {
 	return fmt.Sprintf("%s router, %s", c.Router, mix)
 }
 
-// verdict says in words what a difference and its p-value mean.
-func verdict(delta, p float64) string {
-	switch {
-	case p >= 0.05:
-		return "no significant difference"
-	case delta > 0:
-		return "significantly better"
-	}
-	return "significantly worse"
-}
-
-func fmtP(p float64) string {
-	s := fmt.Sprintf("%.3f", p)
-	if p < 0.001 {
-		s = fmt.Sprintf("%.0e", p)
-	}
-	if p < 0.05 {
-		return "**" + s + "**"
-	}
-	return s
-}
-
-func fmtMean(m, std float64, seeds int) string {
-	if seeds < 2 {
-		return fmt.Sprintf("%.4f", m)
-	}
-	return fmt.Sprintf("%.4f ± %.4f", m, std)
-}
-
 // row writes one configuration's line of a results table.
 func row(w io.Writer, first string, c *configSummary) {
 	fmt.Fprintf(w, "| %s | %s | %d |", first, configLabel(c), c.Seeds)
-	fmt.Fprintf(w, " %s |", fmtMean(c.NDCG, c.NDCGStd, c.Seeds))
+	fmt.Fprintf(w, " %s |", research.FmtMean(c.NDCG, c.NDCGStd, c.Seeds))
 	if c.Test != nil {
-		fmt.Fprintf(w, " %+.4f | %s |", c.Test.DeltaNDCG, fmtP(c.Test.NDCGP))
+		fmt.Fprintf(w, " %+.4f | %s |", c.Test.DeltaNDCG, research.FmtP(c.Test.NDCGP))
 	} else {
 		fmt.Fprint(w, " – | – |")
 	}
-	fmt.Fprintf(w, " %s |", fmtMean(c.Recall, c.RecallStd, c.Seeds))
+	fmt.Fprintf(w, " %s |", research.FmtMean(c.Recall, c.RecallStd, c.Seeds))
 	if c.Test != nil {
-		fmt.Fprintf(w, " %+.4f | %s |", c.Test.DeltaRecall, fmtP(c.Test.RecallP))
+		fmt.Fprintf(w, " %+.4f | %s |", c.Test.DeltaRecall, research.FmtP(c.Test.RecallP))
 	} else {
 		fmt.Fprint(w, " – | – |")
 	}
@@ -343,21 +271,6 @@ func row(w io.Writer, first string, c *configSummary) {
 
 const tableHead = "| | configuration | seeds | NDCG@10 | Δ | p | Recall@100 | Δ | p | training (s/run) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
 
-// evenness is the normalised entropy of shares: 1 when every expert gets the same
-// share, 0 when one gets everything.
-func evenness(shares []float64) float64 {
-	if len(shares) < 2 {
-		return 1
-	}
-	var h float64
-	for _, s := range shares {
-		if s > 0 {
-			h -= s * math.Log(s)
-		}
-	}
-	return h / math.Log(float64(len(shares)))
-}
-
 func used(shares []float64) int {
 	n := 0
 	for _, s := range shares {
@@ -366,14 +279,6 @@ func used(shares []float64) int {
 		}
 	}
 	return n
-}
-
-func percents(shares []float64) string {
-	parts := make([]string, len(shares))
-	for i, s := range shares {
-		parts[i] = fmt.Sprintf("%.0f", 100*s)
-	}
-	return strings.Join(parts, " / ")
 }
 
 func (r *expReport) subsetName(set, subset string) string {
@@ -404,7 +309,7 @@ func (r *expReport) markdown(w io.Writer) error {
 		"averaged over seeds (%d random sign patterns, so the smallest p it can give is 1e-05; exact below 21 queries); **bold** when p < 0.05. "+
 		"results.json also holds paired t-test p-values, per-run wall times and the routing of every configuration. "+
 		"With this many tests a few p < 0.05 are expected by chance alone.\n\n",
-		r.Date, r.Machine, strings.Join(seeds, ", "), randomizationRounds)
+		r.Date, r.Machine, strings.Join(seeds, ", "), research.RandomizationRounds)
 
 	r.answers(w)
 
@@ -500,8 +405,8 @@ func (r *expReport) markdown(w io.Writer) error {
 	fmt.Fprintln(w, "|---|---|---|---|---|---:|---:|---:|")
 	for _, c := range r.Configs {
 		if c.Subset == "all" && c.Mix == "top1" && c.Experts == mainExperts && c.Seeds > 0 && len(c.DocLoad) > 0 {
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %d | %.2f | %.1f |\n", c.Set, c.Mode, c.Router, percents(c.DocLoad),
-				percents(c.QueryLoad), used(c.DocLoad), evenness(c.DocLoad), 100*c.Rerouted)
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %d | %.2f | %.1f |\n", c.Set, c.Mode, c.Router, research.Percents(c.DocLoad),
+				research.Percents(c.QueryLoad), used(c.DocLoad), research.Evenness(c.DocLoad), 100*c.Rerouted)
 		}
 	}
 	fmt.Fprintln(w)
@@ -515,8 +420,8 @@ func (r *expReport) answers(w io.Writer) {
 	fmt.Fprint(w, "Derived mechanically from the tables below (p < 0.05 = significant).\n\n")
 	line := func(c *configSummary, subset string) string {
 		return fmt.Sprintf("%s: NDCG@10 %+.4f (p %.3g, %s), Recall@100 %+.4f (p %.3g, %s)", configLabel(c),
-			c.Test.DeltaNDCG, c.Test.NDCGP, verdict(c.Test.DeltaNDCG, c.Test.NDCGP),
-			c.Test.DeltaRecall, c.Test.RecallP, verdict(c.Test.DeltaRecall, c.Test.RecallP))
+			c.Test.DeltaNDCG, c.Test.NDCGP, research.Verdict(c.Test.DeltaNDCG, c.Test.NDCGP),
+			c.Test.DeltaRecall, c.Test.RecallP, research.Verdict(c.Test.DeltaRecall, c.Test.RecallP))
 	}
 	if base := r.find("scifact", "all", "full", finetune.RouterNone, 0, finetune.RouterNone); base != nil {
 		fmt.Fprintf(w, "**Does SB-MoE beat the fine-tuned baseline? (SciFact, full fine-tuning, %d epoch(s), %d seeds)**\n\n", r.FullEpochs, base.Seeds)
@@ -551,7 +456,7 @@ func (r *expReport) answers(w io.Writer) {
 				if t := compare(l, p, "paper"); t != nil {
 					fmt.Fprintf(w, "- %s, %s: NDCG@10 %+.4f (p %.3g, %s), Recall@100 %+.4f (p %.3g, %s)\n", r.subsetName(s.Name, subset),
 						map[string]string{"full": "full fine-tuning", "head": "head only"}[mode],
-						t.DeltaNDCG, t.NDCGP, verdict(t.DeltaNDCG, t.NDCGP), t.DeltaRecall, t.RecallP, verdict(t.DeltaRecall, t.RecallP))
+						t.DeltaNDCG, t.NDCGP, research.Verdict(t.DeltaNDCG, t.NDCGP), t.DeltaRecall, t.RecallP, research.Verdict(t.DeltaRecall, t.RecallP))
 				}
 			}
 		}
@@ -563,7 +468,7 @@ func (r *expReport) answers(w io.Writer) {
 			var ev, us, re []float64
 			for _, c := range r.Configs {
 				if c.Mode == mode && c.Router == router && c.Subset == "all" && c.Mix == "top1" && c.Experts == mainExperts && len(c.DocLoad) > 0 {
-					ev, us, re = append(ev, evenness(c.DocLoad)), append(us, float64(used(c.DocLoad))), append(re, c.Rerouted)
+					ev, us, re = append(ev, research.Evenness(c.DocLoad)), append(us, float64(used(c.DocLoad))), append(re, c.Rerouted)
 				}
 			}
 			if len(ev) > 0 {
@@ -604,5 +509,5 @@ func (r *expReport) method(w io.Writer) {
 - Evaluation: exact dot-product search over the whole corpus, top 1000, NDCG@10 and Recall@100 as
   trec_eval computes them, on the judged test queries.
 - Reproduce: make experiment (results are kept under runs/experiment, so an interrupted run continues).
-`, r.Model, pooling, r.FullEpochs, r.HeadEpochs, experimentCropSeed)
+`, r.Model, pooling, r.FullEpochs, r.HeadEpochs, research.CropSeed)
 }

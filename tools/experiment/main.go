@@ -13,7 +13,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/sbmoe/sbmoe/tools/internal/cli"
+	"github.com/sbmoe/sbmoe/tools/internal/research"
 )
 
 // prog is the command's name in its help and its messages.
@@ -80,24 +80,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
-	if x.seeds, err = parseList(*seedList, func(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) }); err != nil {
+	if x.seeds, err = research.ParseList(*seedList, func(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) }); err != nil {
 		return usageErr("--seeds: %v", err)
 	}
-	if x.experts, err = parseList(*expertList, strconv.Atoi); err != nil || slices.ContainsFunc(x.experts, func(e int) bool { return e < 1 }) {
+	if x.experts, err = research.ParseList(*expertList, strconv.Atoi); err != nil || slices.ContainsFunc(x.experts, func(e int) bool { return e < 1 }) {
 		return usageErr("--experts: want positive counts, got %q", *expertList)
 	}
 	if !slices.Contains(x.experts, mainExperts) {
 		return usageErr("--experts must include %d, the main setting", mainExperts)
 	}
-	if x.sets, err = parseList(*sets, func(s string) (string, error) {
-		if !slices.Contains(experimentSets, s) {
-			return "", fmt.Errorf("unknown collection %q (want some of %s)", s, strings.Join(experimentSets, ", "))
-		}
-		return s, nil
-	}); err != nil {
+	if x.sets, err = research.ParseList(*sets, research.OneOf("collection", experimentSets)); err != nil {
 		return usageErr("--datasets: %v", err)
 	}
-	if x.sweep, err = parseList(*sweep, func(s string) (string, error) {
+	if x.sweep, err = research.ParseList(*sweep, func(s string) (string, error) {
 		if !slices.Contains(experimentSets, s) {
 			return "", fmt.Errorf("unknown collection %q", s)
 		}
@@ -112,23 +107,4 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cli.Fail(stderr, prog, err)
 	}
 	return 0
-}
-
-// parseList parses a comma-separated list, refusing empty and repeated items.
-func parseList[T comparable](s string, parse func(string) (T, error)) ([]T, error) {
-	var out []T
-	for _, f := range strings.Split(s, ",") {
-		v, err := parse(strings.TrimSpace(f))
-		if err != nil {
-			return nil, err
-		}
-		if slices.Contains(out, v) {
-			return nil, fmt.Errorf("%v appears twice", v)
-		}
-		out = append(out, v)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("empty list")
-	}
-	return out, nil
 }

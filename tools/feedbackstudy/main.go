@@ -21,8 +21,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -31,6 +29,7 @@ import (
 	"strings"
 
 	"github.com/sbmoe/sbmoe/tools/internal/cli"
+	"github.com/sbmoe/sbmoe/tools/internal/research"
 )
 
 // prog is the command's name in its help and its messages.
@@ -83,50 +82,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	st := &study{data: *data, model: *model, cache: *cache, out: *out, report: *report, threads: *threads, maxPairs: *maxPairs,
 		quiet: *quiet, stdout: stdout, stderr: stderr}
 	var err error
-	if st.seeds, err = parseList(*seedList, func(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) }); err != nil {
+	if st.seeds, err = research.ParseList(*seedList, func(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) }); err != nil {
 		return usageErr("--seeds: %v", err)
 	}
-	if st.clicks, err = parseList(*clickList, strconv.Atoi); err != nil || slices.ContainsFunc(st.clicks, func(n int) bool { return n < 2 }) {
+	if st.clicks, err = research.ParseList(*clickList, strconv.Atoi); err != nil || slices.ContainsFunc(st.clicks, func(n int) bool { return n < 2 }) {
 		return usageErr("--clicks: want counts of at least 2, got %q", *clickList)
 	}
 	slices.Sort(st.clicks)
-	if st.sets, err = parseList(*sets, func(s string) (string, error) {
-		if !slices.Contains(studySets, s) {
-			return "", fmt.Errorf("unknown collection %q (want some of %s)", s, strings.Join(studySets, ", "))
-		}
-		return s, nil
-	}); err != nil {
+	if st.sets, err = research.ParseList(*sets, research.OneOf("collection", studySets)); err != nil {
 		return usageErr("--datasets: %v", err)
 	}
-	if st.parts, err = parseList(*partList, func(s string) (string, error) {
-		if !slices.Contains(studyParts, s) {
-			return "", fmt.Errorf("unknown part %q (want some of %s)", s, strings.Join(studyParts, ", "))
-		}
-		return s, nil
-	}); err != nil {
+	if st.parts, err = research.ParseList(*partList, research.OneOf("part", studyParts)); err != nil {
 		return usageErr("--parts: %v", err)
 	}
 	if err := st.run(); err != nil {
 		return cli.Fail(stderr, prog, err)
 	}
 	return 0
-}
-
-// parseList parses a comma-separated list, refusing empty and repeated items.
-func parseList[T comparable](s string, parse func(string) (T, error)) ([]T, error) {
-	var out []T
-	for _, f := range strings.Split(s, ",") {
-		v, err := parse(strings.TrimSpace(f))
-		if err != nil {
-			return nil, err
-		}
-		if slices.Contains(out, v) {
-			return nil, fmt.Errorf("%v appears twice", v)
-		}
-		out = append(out, v)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("empty list")
-	}
-	return out, nil
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+
+	"github.com/sbmoe/sbmoe/tools/internal/research"
 )
 
 // markdown writes report.md.
@@ -20,7 +22,7 @@ func (r *report) markdown(w io.Writer) error {
 		"averaged over seeds (%d random sign patterns, so the smallest p it can give is 1e-05; exact below 21 queries); "+
 		"**bold** when p < 0.05. results.json also holds paired t-test p-values, epochs, gains and routing of every "+
 		"configuration. With this many tests a few p < 0.05 are expected by chance alone.\n\n",
-		r.Date, r.Machine, strings.Join(seeds, ", "), randomizationRounds)
+		r.Date, r.Machine, strings.Join(seeds, ", "), research.RandomizationRounds)
 	fmt.Fprintf(w, "The product recipe: %s.\n\n", recipeLine())
 
 	r.answers(w)
@@ -203,8 +205,8 @@ func (r *report) comparisons(w io.Writer) {
 					}
 				}
 			}
-			fmt.Fprintf(w, "| %s | %.4f | %+.4f | %s | %.4f | %+.4f | %s | %d |\n", a.Label, c.NDCG, c.DeltaNDCG, fmtP(c.NDCGP),
-				u.NDCG, u.DeltaNDCG, fmtP(u.NDCGP), worse)
+			fmt.Fprintf(w, "| %s | %.4f | %+.4f | %s | %.4f | %+.4f | %s | %d |\n", a.Label, c.NDCG, c.DeltaNDCG, research.FmtP(c.NDCGP),
+				u.NDCG, u.DeltaNDCG, research.FmtP(u.NDCGP), worse)
 		}
 		fmt.Fprintln(w)
 	}
@@ -363,9 +365,9 @@ func (r *report) routingTable(w io.Writer) {
 			}
 			docs, docEven := "–", "–"
 			if c.DocLoad != nil {
-				docs, docEven = percents(c.DocLoad), fmt.Sprintf("%.2f", c.DocEvenness)
+				docs, docEven = research.Percents(c.DocLoad), fmt.Sprintf("%.2f", c.DocEvenness)
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %.2f | %s | %s | %.3f |\n", s.Name, c.Label, pairs, percents(c.QueryLoad), c.QueryEvenness, docs, docEven, c.Gain)
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %.2f | %s | %s | %.3f |\n", s.Name, c.Label, pairs, research.Percents(c.QueryLoad), c.QueryEvenness, docs, docEven, c.Gain)
 		}
 	}
 	fmt.Fprintln(w)

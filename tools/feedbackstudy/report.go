@@ -7,18 +7,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/tools/internal/atomicfile"
+	"github.com/sbmoe/sbmoe/tools/internal/research"
 	"github.com/sbmoe/sbmoe/tools/internal/stats"
 )
-
-// randomizationRounds is the number of sign patterns the paired tests draw.
-const randomizationRounds = 100000
 
 // report is results.json: the settings, each collection's runs summarised, and the
 // selection of the recipe.
@@ -100,7 +96,7 @@ type summary struct {
 
 // summarise fills every collection's summaries.
 func (r *report) summarise(st *study) {
-	r.Date, r.Model, r.Machine = time.Now().UTC().Format("2006-01-02"), st.model, machine()
+	r.Date, r.Model, r.Machine = time.Now().UTC().Format("2006-01-02"), st.model, research.Machine()
 	r.Seeds, r.Clicks, r.MaxPairs = st.seeds, st.clicks, st.maxPairs
 	r.Recipe = recipeOf(armProduct, 384, st.seeds[0])
 	for _, s := range r.Sets {
@@ -116,15 +112,8 @@ func (r *report) summarise(st *study) {
 			s.RunsSeconds += run.TrainSeconds + run.Scores.Seconds
 			s.RunCount++
 		}
-		subsets := map[string][]string{"all": slices.Sorted(maps.Keys(c.zeroShot.NDCG))}
-		if len(c.unseen) > 0 {
-			subsets["unseen"] = c.unseen
-		}
-		for _, subset := range []string{"all", "unseen"} {
-			queries, ok := subsets[subset]
-			if !ok {
-				continue
-			}
+		for _, sub := range research.Subsets(c.zeroShot, c.unseen) {
+			subset, queries := sub.Name, sub.Queries
 			zero := summarize(c.name, subset, "zero-shot", "zero-shot (no head)", "", 0,
 				[]*runResult{{Scores: c.zeroShot}}, queries, nil)
 			s.Summaries = append(s.Summaries, zero)
@@ -180,8 +169,8 @@ func armLabel(name string) string {
 func summarize(set, subset, arm, label, pairs string, clicks int, runs []*runResult, queries []string, base *summary) summary {
 	s := summary{Set: set, Subset: subset, Arm: arm, Label: label, Pairs: pairs, Clicks: clicks, Seeds: len(runs)}
 	var seedNDCG, seedRecall []float64
-	s.perQuery = [2][]float64{seedMeans(runs, queries, func(sc scores) map[string]float64 { return sc.NDCG }),
-		seedMeans(runs, queries, func(sc scores) map[string]float64 { return sc.Recall })}
+	s.perQuery = [2][]float64{seedMeans(runs, queries, func(sc research.Scores) map[string]float64 { return sc.NDCG }),
+		seedMeans(runs, queries, func(sc research.Scores) map[string]float64 { return sc.Recall })}
 	n := float64(len(runs))
 	for _, r := range runs {
 		sc := r.Scores
@@ -198,13 +187,13 @@ func summarize(set, subset, arm, label, pairs string, clicks int, runs []*runRes
 		if r.Kept == 0 && r.Epochs > 0 {
 			s.KeptUntrained++
 		}
-		s.QueryLoad = addShares(s.QueryLoad, sc.QueryLoad, len(runs))
-		s.DocLoad = addShares(s.DocLoad, sc.DocLoad, len(runs))
+		s.QueryLoad = research.AddShares(s.QueryLoad, sc.QueryLoad, len(runs))
+		s.DocLoad = research.AddShares(s.DocLoad, sc.DocLoad, len(runs))
 		if sc.QueryLoad != nil {
-			s.QueryEvenness += evenness(addShares(nil, sc.QueryLoad, 1)) / n
+			s.QueryEvenness += research.Evenness(research.AddShares(nil, sc.QueryLoad, 1)) / n
 		}
 		if sc.DocLoad != nil {
-			s.DocEvenness += evenness(addShares(nil, sc.DocLoad, 1)) / n
+			s.DocEvenness += research.Evenness(research.AddShares(nil, sc.DocLoad, 1)) / n
 		}
 	}
 	s.NDCG, s.NDCGStd = stats.MeanStd(seedNDCG)
@@ -212,7 +201,7 @@ func summarize(set, subset, arm, label, pairs string, clicks int, runs []*runRes
 	if base != nil {
 		s.DeltaNDCG, s.DeltaRecall = s.NDCG-base.NDCG, s.Recall-base.Recall
 		for i, p := range []*float64{&s.NDCGP, &s.RecallP} {
-			*p, _ = stats.PairedRandomization(s.perQuery[i], base.perQuery[i], randomizationRounds, 1)
+			*p, _ = stats.PairedRandomization(s.perQuery[i], base.perQuery[i], research.RandomizationRounds, 1)
 		}
 		for i, p := range []*float64{&s.NDCGTP, &s.RecallTP} {
 			_, *p, _ = stats.PairedT(s.perQuery[i], base.perQuery[i])
@@ -225,7 +214,7 @@ func summarize(set, subset, arm, label, pairs string, clicks int, runs []*runRes
 // alike keeps that score exactly: a mean of equal values computed in floating point can be
 // off by a rounding, and a paired test would read a rounding on every query, all of one
 // sign, as a significant difference (an untrained head is the zero-shot model, p = 1).
-func seedMeans(runs []*runResult, queries []string, of func(scores) map[string]float64) []float64 {
+func seedMeans(runs []*runResult, queries []string, of func(research.Scores) map[string]float64) []float64 {
 	out := make([]float64, len(queries))
 	for i, q := range queries {
 		first := of(runs[0].Scores)[q]
@@ -241,38 +230,6 @@ func seedMeans(runs []*runResult, queries []string, of func(scores) map[string]f
 		}
 	}
 	return out
-}
-
-// addShares adds counts, as shares of their total divided by runs, to acc.
-func addShares(acc []float64, counts []int, runs int) []float64 {
-	if counts == nil {
-		return acc
-	}
-	if acc == nil {
-		acc = make([]float64, len(counts))
-	}
-	total := 0
-	for _, c := range counts {
-		total += c
-	}
-	for i, c := range counts {
-		acc[i] += float64(c) / float64(max(total, 1)) / float64(runs)
-	}
-	return acc
-}
-
-// machine describes the CPU the study ran on.
-func machine() string {
-	name := runtime.GOARCH
-	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(raw), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				name = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	return fmt.Sprintf("%s, %d cores, kernels %s", name, runtime.NumCPU(), retriever.Kernels())
 }
 
 // find returns a summary, nil when absent.
@@ -316,37 +273,8 @@ func (r *report) write(dir string) error {
 	return nil
 }
 
-// verdict says in words what a difference and its p-value mean.
-func verdict(delta, p float64) string {
-	switch {
-	case p >= 0.05:
-		return "no significant difference"
-	case delta > 0:
-		return "significantly better"
-	}
-	return "significantly worse"
-}
-
 func significant(delta, p float64, better bool) bool {
 	return p < 0.05 && (delta > 0) == better && delta != 0
-}
-
-func fmtP(p float64) string {
-	s := fmt.Sprintf("%.3f", p)
-	if p < 0.001 {
-		s = fmt.Sprintf("%.0e", p)
-	}
-	if p < 0.05 {
-		return "**" + s + "**"
-	}
-	return s
-}
-
-func fmtMean(m, std float64, seeds int) string {
-	if seeds < 2 {
-		return fmt.Sprintf("%.4f", m)
-	}
-	return fmt.Sprintf("%.4f ± %.4f", m, std)
 }
 
 // cells are a summary's NDCG@10 and Recall@100 columns: mean ± std, Δ and p.
@@ -354,35 +282,12 @@ func cells(c *summary) string {
 	if c.Arm == "zero-shot" {
 		return fmt.Sprintf(" %.4f | – | – | %.4f | – | – |", c.NDCG, c.Recall)
 	}
-	return fmt.Sprintf(" %s | %+.4f | %s | %s | %+.4f | %s |", fmtMean(c.NDCG, c.NDCGStd, c.Seeds), c.DeltaNDCG, fmtP(c.NDCGP),
-		fmtMean(c.Recall, c.RecallStd, c.Seeds), c.DeltaRecall, fmtP(c.RecallP))
+	return fmt.Sprintf(" %s | %+.4f | %s | %s | %+.4f | %s |", research.FmtMean(c.NDCG, c.NDCGStd, c.Seeds), c.DeltaNDCG, research.FmtP(c.NDCGP),
+		research.FmtMean(c.Recall, c.RecallStd, c.Seeds), c.DeltaRecall, research.FmtP(c.RecallP))
 }
 
 const cellsHead = " NDCG@10 | Δ | p | Recall@100 | Δ | p |"
 const cellsRule = "---:|---:|---:|---:|---:|---:|"
-
-// evenness is the normalised entropy of shares: 1 when every expert gets the same
-// share, 0 when one gets everything.
-func evenness(shares []float64) float64 {
-	if len(shares) < 2 {
-		return 1
-	}
-	var h float64
-	for _, s := range shares {
-		if s > 0 {
-			h -= s * math.Log(s)
-		}
-	}
-	return h / math.Log(float64(len(shares)))
-}
-
-func percents(shares []float64) string {
-	parts := make([]string, len(shares))
-	for i, s := range shares {
-		parts[i] = fmt.Sprintf("%.0f", 100*s)
-	}
-	return strings.Join(parts, " / ")
-}
 
 // keepsUntrained says how often the guard kept the untrained head, for a table cell.
 func keepsUntrained(c *summary) string {

@@ -11,18 +11,11 @@ import (
 	"slices"
 	"time"
 
-	"github.com/sbmoe/sbmoe/core/beir"
 	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/moe"
 	"github.com/sbmoe/sbmoe/moe/headtrain"
 	"github.com/sbmoe/sbmoe/tools/internal/atomicfile"
-	"github.com/sbmoe/sbmoe/tools/internal/evaluate"
-)
-
-// The measures every run is scored with.
-const (
-	ndcgMeasure   = "ndcg@10"
-	recallMeasure = "recall@100"
+	"github.com/sbmoe/sbmoe/tools/internal/research"
 )
 
 // Where an arm's training pairs come from.
@@ -142,7 +135,7 @@ type runResult struct {
 	StartNDCG float64                `json:"val_ndcg_untrained,omitempty"`
 	KeptNDCG  float64                `json:"val_ndcg_kept,omitempty"`
 	History   []headtrain.EpochStats `json:"history"`
-	Scores    scores                 `json:"scores"`
+	Scores    research.Scores        `json:"scores"`
 	// Recipe is the block's and the trainer's settings: a result made with other settings
 	// (the recipe changed since) is run again.
 	Recipe string `json:"recipe"`
@@ -181,7 +174,7 @@ const sampleStream = 0x5a3b1e
 // most maxPairs label-free pairs, drawn from the seed (hard negatives and validation still
 // rank against the whole corpus); the paper's recipe on all of them, as sbmoe-experiment.
 func trainingData(c *collection, a arm, pairs string, clicks int, seed uint64, maxPairs int) (*headtrain.Data, error) {
-	corpus := rows(c.corpus)
+	corpus := research.Rows(c.corpus)
 	sample := func(ex []headtrain.Example) []headtrain.Example {
 		if maxPairs <= 0 || len(ex) <= maxPairs {
 			return ex
@@ -276,44 +269,17 @@ func (st *study) trainRun(ctx context.Context, c *collection, a arm, pairs strin
 }
 
 // scoreHead scores a head applied to side on the collection's test queries.
-func (st *study) scoreHead(c *collection, head *moe.Block, side string) (scores, error) {
+func (st *study) scoreHead(c *collection, head *moe.Block, side string) (research.Scores, error) {
 	base, err := st.retriever()
 	if err != nil {
-		return scores{}, err
+		return research.Scores{}, err
 	}
 	r, err := retriever.New(base.Encoder(), nil, base.Manifest(), retriever.Options{Threads: st.threads})
 	if err != nil {
-		return scores{}, err
+		return research.Scores{}, err
 	}
 	if err := r.SetHead(head, side); err != nil {
-		return scores{}, err
+		return research.Scores{}, err
 	}
-	return score(r, c.vectors, c.test, c.dir)
-}
-
-// scores are one retriever's per-query NDCG@10 and Recall@100 on a collection's judged
-// test queries, and how its head routed the corpus and the queries.
-type scores struct {
-	NDCG      map[string]float64 `json:"ndcg@10"`
-	Recall    map[string]float64 `json:"recall@100"`
-	DocLoad   []int              `json:"expert_load_documents,omitempty"`
-	QueryLoad []int              `json:"expert_load_queries,omitempty"`
-	Seconds   float64            `json:"seconds"` // head, search and scoring
-}
-
-// score scores r (its head, if any, applied to copies of v) on pre-head vectors of a
-// collection's corpus and judged queries; dir names the collection in errors.
-func score(r *retriever.Retriever, v *evaluate.Vectors, qrels beir.Qrels, dir string) (scores, error) {
-	start := time.Now()
-	res, err := evaluate.Score(r, v, qrels, evaluate.Options{Measures: []string{ndcgMeasure, recallMeasure}})
-	if err != nil {
-		return scores{}, fmt.Errorf("%s: %w", dir, err)
-	}
-	sc := scores{NDCG: make(map[string]float64, len(res.PerQuery)), Recall: make(map[string]float64, len(res.PerQuery)),
-		DocLoad: res.DocLoad, QueryLoad: res.QueryLoad}
-	for q, m := range res.PerQuery {
-		sc.NDCG[q], sc.Recall[q] = m[ndcgMeasure], m[recallMeasure]
-	}
-	sc.Seconds = time.Since(start).Seconds()
-	return sc, nil
+	return research.Score(r, c.vectors, c.test, c.dir)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,64 +10,29 @@ import (
 
 	"github.com/sbmoe/sbmoe/core/retriever"
 	"github.com/sbmoe/sbmoe/moe/headtrain"
+	"github.com/sbmoe/sbmoe/tools/internal/research"
+	"github.com/sbmoe/sbmoe/tools/internal/research/researchtest"
 )
-
-// tinyModel is a random 2-layer BERT with its tokenizer, small enough for these tests.
-var tinyModel = filepath.Join("..", "..", "testdata", "embeddings", "tiny")
 
 // runCLI runs the command line in-process and returns exit code, stdout and stderr.
 func runCLI(args ...string) (int, string, string) {
-	var stdout, stderr bytes.Buffer
-	code := run(args, &stdout, &stderr)
-	return code, stdout.String(), stderr.String()
+	return researchtest.RunCLI(run, args...)
 }
 
-// writeToyDataset writes a BEIR dataset of 40 documents of four words from the tiny
-// model's vocabulary, one query per document (its title word), judged relevant in the
-// test split for every fourth document and, with withTrain, in the train split for the
-// others.
-func writeToyDataset(t *testing.T, dir string, withTrain bool) {
-	t.Helper()
-	words := strings.Fields("with that from were this they which have first also their been when after there into " +
-		"time would what about said over then other more like back them only some could where just during under " +
-		"while before through since because")
-	var corpus, queries, trainQrels, testQrels strings.Builder
-	trainQrels.WriteString("query-id\tcorpus-id\tscore\n")
-	testQrels.WriteString("query-id\tcorpus-id\tscore\n")
-	for i := range 40 {
-		w := words[i]
-		fmt.Fprintf(&corpus, `{"_id":"d%d","title":"%s","text":"%s %s %s"}`+"\n", i, w, words[(i+5)%len(words)], w, words[(i+11)%len(words)])
-		fmt.Fprintf(&queries, `{"_id":"q%d","text":"%s %s"}`+"\n", i, w, words[(i+5)%len(words)])
-		qrels := &trainQrels
-		if i%4 == 3 {
-			qrels = &testQrels
-		}
-		fmt.Fprintf(qrels, "q%d\td%d\t1\n", i, i)
-	}
-	files := map[string]string{"corpus.jsonl": corpus.String(), "queries.jsonl": queries.String(), "qrels/test.tsv": testQrels.String()}
-	if withTrain {
-		files["qrels/train.tsv"] = trainQrels.String()
-	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+// toy is the tests' BEIR collection: 40 documents of four words from the tiny model's
+// vocabulary, one query per document (its title word and another), judged relevant in the
+// test split for every fourth document and in the train split for the others.
+var toy = researchtest.Toy{Docs: 40, Words: 40, TestEvery: 4, LongQueries: true}
 
 // TestStudyEndToEnd runs the whole study on toy collections with the tiny model: a
 // supervised "scifact" (30 training claims) and a label-free "adi". A second run finds
 // every result in place and trains nothing.
 func TestStudyEndToEnd(t *testing.T) {
 	data := t.TempDir()
-	writeToyDataset(t, filepath.Join(data, "scifact"), true)
-	writeToyDataset(t, filepath.Join(data, "adi"), false)
+	toy.Write(t, filepath.Join(data, "scifact"), true)
+	toy.Write(t, filepath.Join(data, "adi"), false)
 	out, cache, report := filepath.Join(t.TempDir(), "runs"), filepath.Join(t.TempDir(), "cache"), filepath.Join(t.TempDir(), "report")
-	args := []string{"--data", data, "--model", tinyModel, "--out", out, "--cache", cache, "--report", report,
+	args := []string{"--data", data, "--model", researchtest.TinyModel, "--out", out, "--cache", cache, "--report", report,
 		"--datasets", "scifact,adi", "--seeds", "1", "--clicks", "10,1000", "--parts", "curve,ablations,classic",
 		"--threads", "1", "--quiet"}
 	code, stdout, stderr := runCLI(args...)
@@ -182,7 +146,7 @@ func TestUsage(t *testing.T) {
 // the seeds' mean rounds.
 func TestUntrainedIsZeroShot(t *testing.T) {
 	var queries []string
-	zero := scores{NDCG: map[string]float64{}, Recall: map[string]float64{}}
+	zero := research.Scores{NDCG: map[string]float64{}, Recall: map[string]float64{}}
 	for i := range 40 {
 		q := fmt.Sprint("q", i)
 		queries = append(queries, q)

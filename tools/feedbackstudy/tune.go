@@ -10,6 +10,7 @@ import (
 	"github.com/sbmoe/sbmoe/moe"
 	"github.com/sbmoe/sbmoe/moe/headtrain"
 	"github.com/sbmoe/sbmoe/tools/internal/evaluate"
+	"github.com/sbmoe/sbmoe/tools/internal/research"
 )
 
 // The product recipe's settings were chosen on SciFact's training claims alone, never on
@@ -122,7 +123,7 @@ func (st *study) tune(ctx context.Context, c *collection) (*collection, []tuneRo
 	if err != nil {
 		return nil, nil, err
 	}
-	if dev.zeroShot, err = score(r, dev.vectors, dev.test, dev.dir); err != nil {
+	if dev.zeroShot, err = research.Score(r, dev.vectors, dev.test, dev.dir); err != nil {
 		return nil, nil, err
 	}
 	var out []tuneRow
