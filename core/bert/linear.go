@@ -110,7 +110,7 @@ func splitByColumns(m, threads int) bool {
 }
 
 // splitRowsFrom is the rows per thread from which a linear layer splits rows.
-var splitRowsFrom = 64
+const splitRowsFrom = 64
 
 // panels is ⌈n/width⌉.
 func panels(n, width int) int { return (n + width - 1) / width }

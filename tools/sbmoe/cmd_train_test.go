@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sbmoe/sbmoe/tools/internal/research/researchtest"
 
 	"github.com/sbmoe/sbmoe/core/bert"
 	"github.com/sbmoe/sbmoe/core/index"
@@ -20,42 +21,8 @@ import (
 func writeTrainDataset(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeToyDataset(t, dir, true)
+	researchtest.Toy{Docs: 24, Words: 26, TestEvery: 2}.Write(t, dir, true)
 	return dir
-}
-
-// writeToyDataset writes writeTrainDataset's collection into dir, without its train
-// split unless withTrain.
-func writeToyDataset(t *testing.T, dir string, withTrain bool) {
-	t.Helper()
-	words := strings.Fields("with that from were this they which have first also their been when after there into " +
-		"time would what about said over then other more like")
-	var corpus, queries, trainQrels, testQrels strings.Builder
-	trainQrels.WriteString("query-id\tcorpus-id\tscore\n")
-	testQrels.WriteString("query-id\tcorpus-id\tscore\n")
-	for i := range 24 {
-		w := words[i]
-		fmt.Fprintf(&corpus, `{"_id":"d%d","title":"%s","text":"%s %s %s"}`+"\n", i, w, words[(i+5)%len(words)], w, words[(i+11)%len(words)])
-		fmt.Fprintf(&queries, `{"_id":"q%d","text":"%s"}`+"\n", i, w)
-		qrels := &trainQrels
-		if i%2 == 1 {
-			qrels = &testQrels
-		}
-		fmt.Fprintf(qrels, "q%d\td%d\t1\n", i, i)
-	}
-	files := map[string]string{"corpus.jsonl": corpus.String(), "queries.jsonl": queries.String(), "qrels/test.tsv": testQrels.String()}
-	if withTrain {
-		files["qrels/train.tsv"] = trainQrels.String()
-	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 func TestTrainEndToEnd(t *testing.T) {

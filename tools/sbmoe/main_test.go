@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sbmoe/sbmoe/tools/internal/research/researchtest"
+
 	"github.com/sbmoe/sbmoe/tools/internal/cli"
 )
 
@@ -33,15 +35,7 @@ func writeDataset(t *testing.T) string {
 		"queries.jsonl":  "{\"_id\":\"q1\",\"text\":\"hello\"}\n{\"_id\":\"q2\",\"text\":\"dog\"}\n{\"_id\":\"q3\",\"text\":\"unjudged\"}\n",
 		"qrels/test.tsv": "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td3\t1\n",
 	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	researchtest.WriteFiles(t, dir, files)
 	return dir
 }
 

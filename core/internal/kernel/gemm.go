@@ -31,16 +31,7 @@ func Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, 
 //		}
 //	}
 func GemmScalar(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	for i := 0; i < m; i++ {
-		ci := c[i*ldc : i*ldc+n]
-		for p := 0; p < k; p++ {
-			aip := a[i*lda+p]
-			bp := b[p*ldb : p*ldb+n]
-			for j, bv := range bp {
-				ci[j] += aip * bv
-			}
-		}
-	}
+	gemmStridedScalar(m, n, k, a, lda, 1, b, ldb, c, ldc)
 }
 
 // GemmTN adds the product of Aᵀ and B to C, A being stored as its transpose:
@@ -74,10 +65,16 @@ func GemmTN(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32
 //		}
 //	}
 func GemmTNScalar(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	gemmStridedScalar(m, n, k, a, 1, lda, b, ldb, c, ldc)
+}
+
+// gemmStridedScalar is both specifications, A's element (i,p) being a[i·ars + p·aks]:
+// GemmScalar with (lda, 1), GemmTNScalar with (1, lda).
+func gemmStridedScalar(m, n, k int, a []float32, ars, aks int, b []float32, ldb int, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
 		ci := c[i*ldc : i*ldc+n]
 		for p := 0; p < k; p++ {
-			aip := a[p*lda+i]
+			aip := a[i*ars+p*aks]
 			bp := b[p*ldb : p*ldb+n]
 			for j, bv := range bp {
 				ci[j] += aip * bv

@@ -54,16 +54,6 @@ func gemmStrided(m, n, k int, a []float32, ars, aks int, b []float32, ldb int, c
 	}
 }
 
-// gemmStridedScalar is GemmScalar (aks = 1) or GemmTNScalar (ars = 1), in the same
-// order of operations.
-func gemmStridedScalar(m, n, k int, a []float32, ars, aks int, b []float32, ldb int, c []float32, ldc int) {
-	if aks == 1 {
-		GemmScalar(m, n, k, a, ars, b, ldb, c, ldc)
-		return
-	}
-	GemmTNScalar(m, n, k, a, aks, b, ldb, c, ldc)
-}
-
 // tile4x16AVX2 computes a 4×16 block of C += A·B: eight 8-lane accumulators, two loads
 // of B and four broadcasts of A per step of k.
 func tile4x16AVX2(k int, a []float32, ars, aks int, b []float32, ldb int, c []float32, ldc int) {

@@ -1,6 +1,6 @@
-// Package researchtest holds what the tests of the research commands (tools/experiment,
-// tools/feedbackstudy) share: the tiny model, running a command in-process, and toy BEIR
-// collections written from the tiny model's vocabulary.
+// Package researchtest holds what the tests of the commands that train and evaluate
+// (tools/experiment, tools/feedbackstudy, sbmoe train) share: the tiny model, running a
+// command in-process, and toy BEIR collections written from the tiny model's vocabulary.
 package researchtest
 
 import (
@@ -66,6 +66,13 @@ func (c Toy) Write(t testing.TB, dir string, withTrain bool) {
 	if withTrain {
 		files["qrels/train.tsv"] = trainQrels.String()
 	}
+	WriteFiles(t, dir, files)
+}
+
+// WriteFiles writes each file of files (a path relative to dir → its contents) under
+// dir, making the folders it needs.
+func WriteFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
 	for name, body := range files {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
